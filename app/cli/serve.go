@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/veza/veza/app"
+	"github.com/veza/veza/platform/buildinfo"
+	"github.com/veza/veza/platform/config"
+)
+
+func versionString() string { return buildinfo.String() }
+
+// newFlags makes a flag set that reports errors instead of exiting.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return errHelp
+		}
+		return fmt.Errorf("%s: %v: %w", fs.Name(), err, app.ErrUsage)
+	}
+	return nil
+}
+
+// optionalBool is a bool flag that remembers whether it was set.
+type optionalBool struct {
+	set, value bool
+}
+
+func (b *optionalBool) String() string { return strconv.FormatBool(b.value) }
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.value = true, v
+	return nil
+}
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+func (c *cmd) serve(ctx context.Context, args []string) error {
+	fs := newFlags("serve")
+	var withWorker optionalBool
+	fs.Var(&withWorker, "with-worker", "also run the job worker (default true in development)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments (got %q): %w", fs.Arg(0), app.ErrUsage)
+	}
+	s, err := c.load(true)
+	if err != nil {
+		return err
+	}
+	role := app.RoleAPI
+	if withWorker.value || (!withWorker.set && s.cfg.Env == config.Development) {
+		role |= app.RoleWorker
+	}
+	return c.run(ctx, s, role)
+}
+
+func (c *cmd) worker(ctx context.Context, args []string) error {
+	fs := newFlags("worker")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := c.load(true)
+	if err != nil {
+		return err
+	}
+	return c.run(ctx, s, app.RoleWorker)
+}
+
+func (c *cmd) run(ctx context.Context, s *session, role app.Role) error {
+	rt, err := c.build(s, role)
+	if err != nil {
+		return err
+	}
+	defer s.log.Sync() //nolint:errcheck // stderr cannot always be synced
+	return rt.RunUntilSignal(ctx)
+}

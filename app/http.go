@@ -1,0 +1,172 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/buildinfo"
+	"github.com/veza/veza/platform/health"
+	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/metrics"
+	"github.com/veza/veza/platform/openapi"
+	"github.com/veza/veza/platform/ratelimit"
+)
+
+type httpDeps struct {
+	fx.In
+	LC      fx.Lifecycle
+	Metrics *metrics.Metrics
+	Auth    authn.Authenticator `optional:"true"`
+}
+
+// platformPaths are served outside the rate limit: probes and scrapers call
+// them constantly from a few addresses.
+var platformPaths = map[string]bool{"/health": true, "/healthz": true, "/readyz": true, "/metrics": true}
+
+func (r *Runtime) wireHTTP(d httpDeps) error {
+	cfg := r.cfg
+	limiter := ratelimit.New(ratelimit.Config{
+		Limit: cfg.RateLimitLimit, Window: cfg.RateWindow(), SyncInterval: cfg.RateLimitSync,
+	}, r.rdb, r.log.Named("ratelimit"))
+	srv := httpx.NewServer(httpx.ServerDeps{
+		Config: cfg, Log: r.log.Named("http"), Observer: d.Metrics, Limiter: limiter,
+		Unlimited: func(c *fiber.Ctx) bool { return platformPaths[c.Path()] },
+	})
+	contrib := r.reg.contributions()
+	if err := r.mountPlatform(srv, d.Metrics, contrib); err != nil {
+		return err
+	}
+	for _, rt := range contrib.Routes {
+		srv.Add(rt.Method, rt.Path, routeHandlers(rt, int64(cfg.BodyLimit), d.Auth)...)
+	}
+	d.LC.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			ln, err := net.Listen("tcp", cfg.Addr())
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
+			}
+			r.addrMu.Lock()
+			r.addr = ln.Addr()
+			r.addrMu.Unlock()
+			limiter.Start()
+			go func() {
+				if err := srv.Listener(ln); err != nil {
+					r.log.Error("http server stopped", zap.Error(err))
+				}
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, shareOf(cfg.ShutdownTimeout))
+			defer cancel()
+			err := srv.ShutdownWithContext(ctx)
+			_ = limiter.Stop(ctx)
+			return err
+		},
+	})
+	return nil
+}
+
+// routeHandlers builds the chain of one module route: its tag for logs and
+// metrics, its body limit, authentication, its own middleware, the handler.
+func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fiber.Handler {
+	limit := rt.BodyLimit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	pattern := rt.Path
+	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern})}
+	if rt.Stream {
+		hs = append(hs, declaredLimit(limit))
+	} else {
+		hs = append(hs, httpx.BodyLimit(limit))
+	}
+	switch {
+	case rt.Auth:
+		hs = append(hs, authn.Require(auth, rt.Roles...))
+	case rt.OptionalAuth:
+		hs = append(hs, authn.Optional(auth))
+	}
+	hs = append(hs, rt.Middleware...)
+	return append(hs, rt.Handler)
+}
+
+// declaredLimit refuses a streamed body whose declared length is too large;
+// the handler enforces the limit on what it actually reads.
+func declaredLimit(limit int64) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if n := int64(c.Request().Header.ContentLength()); n > limit {
+			return httpx.NewError(fiber.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Sprintf("the body is larger than the %d bytes this route accepts", limit))
+		}
+		return c.Next()
+	}
+}
+
+func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Contributions) error {
+	checks := append([]health.Check{
+		{Name: "postgres", Fn: func(ctx context.Context) error { return r.pool.PingContext(ctx) }},
+		{Name: "redis", Fn: func(ctx context.Context) error { return pingRedis(ctx, r.rdb) }},
+	}, contrib.Checks...)
+	h := health.New(string(r.cfg.Env), r.plan.Names(), checks)
+	tag := func(pattern string) fiber.Handler {
+		return httpx.Tag(&httpx.RouteInfo{Module: PlatformModule, Pattern: pattern})
+	}
+	srv.Get("/health", tag("/health"), h.Live)
+	srv.Get("/healthz", tag("/healthz"), h.Live)
+	srv.Get("/readyz", tag("/readyz"), h.Ready)
+	srv.Get("/status", tag("/status"), h.Status)
+	srv.Get("/metrics", tag("/metrics"), m.Handler())
+	doc := openapi.Build(openapi.Info{
+		Title:       "Veza API",
+		Version:     buildinfo.String(),
+		Description: "Modules enabled in this deployment: " + strings.Join(r.plan.Names(), ", "),
+	}, operations(contrib.Routes), mergeFragments(contrib.Components))
+	spec, err := openapi.JSONHandler(doc)
+	if err != nil {
+		return fmt.Errorf("openapi document: %w", err)
+	}
+	srv.Get("/openapi.json", tag("/openapi.json"), spec)
+	docs := openapi.DocsHandler("/openapi.json")
+	srv.Get("/docs", tag("/docs"), docs)
+	srv.Get("/docs/*", tag("/docs/*"), docs)
+	return nil
+}
+
+func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	return rdb.Ping(ctx).Err()
+}
+
+func operations(routes []Route) []openapi.Operation {
+	out := make([]openapi.Operation, len(routes))
+	for i, rt := range routes {
+		out[i] = rt.Doc
+	}
+	return out
+}
+
+func mergeFragments(frags []map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, f := range frags {
+		for k, v := range f {
+			sub, ok := v.(map[string]any)
+			prev, ok2 := out[k].(map[string]any)
+			if ok && ok2 {
+				for sk, sv := range sub {
+					prev[sk] = sv
+				}
+				continue
+			}
+			out[k] = v
+		}
+	}
+	return out
+}

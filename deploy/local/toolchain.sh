@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Check the build tools Veza needs.
+#
+#   deploy/local/toolchain.sh          Go is installed
+#   deploy/local/toolchain.sh --race   ... and a C compiler for `go test -race`
+#
+# Go itself is never installed here. The C compiler is installed with apt-get
+# when running as root; otherwise the script says what to install and exits
+# non-zero.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+cd "$ROOT"
+
+GO="${GO:-go}"
+
+if ! command -v "$GO" >/dev/null 2>&1; then
+	want="$(sed -n 's/^go \([0-9.]*\).*/\1/p' go.mod 2>/dev/null | head -n 1)"
+	printf '%s\n' "Go is not installed ('$GO' is not on PATH). Install Go ${want:-(see go.mod)} or newer from https://go.dev/dl/ and run this again." >&2
+	exit 1
+fi
+
+[[ "${1:-}" == --race ]] || exit 0
+
+# The race detector needs cgo, hence a C compiler.
+cc="$("$GO" env CC 2>/dev/null || true)"
+cc="${cc%% *}"
+cc="${cc:-gcc}"
+command -v "$cc" >/dev/null 2>&1 && exit 0
+
+if [[ "$(id -u)" != 0 ]]; then
+	printf '%s\n' "go test -race needs a C compiler ('$cc' not found). Install one with:  sudo apt-get install -y gcc libc6-dev" >&2
+	exit 1
+fi
+command -v apt-get >/dev/null 2>&1 || {
+	printf '%s\n' "go test -race needs a C compiler ('$cc' not found) and apt-get is not available: install gcc, then run this again." >&2
+	exit 1
+}
+echo "installing gcc (needed by go test -race) with apt-get..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq gcc libc6-dev >/dev/null

@@ -1,0 +1,11 @@
+// Package modules lists the modules built into the veza binary. A custom
+// binary appends its own to this list (see examples/hello-module).
+package modules
+
+import "github.com/veza/veza/app"
+
+// Builtin returns the built-in modules, in no particular order: app.Plan
+// orders them by their requirements.
+func Builtin() []app.Module {
+	return []app.Module{}
+}

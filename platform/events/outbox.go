@@ -1,0 +1,97 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/veza/veza/platform/jobs"
+)
+
+// Channel is the PostgreSQL NOTIFY channel that wakes the relay.
+const Channel = "veza_outbox"
+
+// JobOptions are the asynq options a job enqueued through the outbox keeps.
+type JobOptions struct {
+	// TaskID deduplicates the job; default: the outbox row's id.
+	TaskID   string        `json:"task_id,omitempty"`
+	MaxRetry *int          `json:"max_retry,omitempty"`
+	Timeout  time.Duration `json:"timeout,omitempty"`
+	// ProcessAt delays the job until then.
+	ProcessAt time.Time `json:"process_at,omitzero"`
+}
+
+// Outbox writes outbox rows. Publish and EnqueueTx take the caller's
+// transaction, so the row commits (or not) with the caller's own change.
+type Outbox struct{}
+
+const insertRow = `
+WITH row AS (
+	INSERT INTO outbox (id, kind, type, module, payload, audience, options)
+	VALUES ($1, $2, $3, $4, $5, $6::uuid[], $7)
+	RETURNING id
+)
+SELECT pg_notify('` + Channel + `', '') FROM row`
+
+// Publish records event eventType from module with payload (marshalled to
+// JSON) about audience.
+func (Outbox) Publish(ctx context.Context, tx sqlx.ExtContext, module, eventType string, payload any, audience ...uuid.UUID) (uuid.UUID, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("publish %s: encode payload: %w", eventType, err)
+	}
+	id := uuid.Must(uuid.NewV7())
+	ids := make([]string, len(audience))
+	for i, a := range audience {
+		ids[i] = a.String()
+	}
+	if _, err := tx.ExecContext(ctx, insertRow, id, "event", eventType, module, body, pq.Array(ids), []byte("{}")); err != nil {
+		return uuid.Nil, fmt.Errorf("publish %s: %w", eventType, err)
+	}
+	return id, nil
+}
+
+// EnqueueTx records a job to be enqueued once the transaction commits: a
+// write that needs background work stays correct when Redis is down.
+func (Outbox) EnqueueTx(ctx context.Context, tx sqlx.ExtContext, module, taskType string, version int, data any, opts JobOptions) (uuid.UUID, error) {
+	if err := jobs.CheckType(module, taskType); err != nil {
+		return uuid.Nil, err
+	}
+	body, err := jobs.Encode(version, data)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	o, err := json.Marshal(opts)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("enqueue %s: encode options: %w", taskType, err)
+	}
+	id := uuid.Must(uuid.NewV7())
+	if _, err := tx.ExecContext(ctx, insertRow, id, "job", taskType, module, body, pq.Array([]string{}), o); err != nil {
+		return uuid.Nil, fmt.Errorf("enqueue %s through the outbox: %w", taskType, err)
+	}
+	return id, nil
+}
+
+// Publisher is one module's handle on the outbox: it fills in the module.
+type Publisher struct {
+	module string
+	outbox Outbox
+}
+
+// NewPublisher returns the publisher of module.
+func NewPublisher(module string) *Publisher { return &Publisher{module: module} }
+
+// Publish records an event in tx; see Outbox.Publish.
+func (p *Publisher) Publish(ctx context.Context, tx sqlx.ExtContext, eventType string, payload any, audience ...uuid.UUID) (uuid.UUID, error) {
+	return p.outbox.Publish(ctx, tx, p.module, eventType, payload, audience...)
+}
+
+// EnqueueTx records one of the module's own jobs in tx; see Outbox.EnqueueTx.
+func (p *Publisher) EnqueueTx(ctx context.Context, tx sqlx.ExtContext, taskType string, version int, data any, opts JobOptions) (uuid.UUID, error) {
+	return p.outbox.EnqueueTx(ctx, tx, p.module, taskType, version, data, opts)
+}

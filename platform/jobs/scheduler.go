@@ -1,0 +1,124 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+)
+
+// Schedule enqueues TaskType on a cron spec ("*/5 * * * *", "@hourly",
+// "@every 30s").
+type Schedule struct {
+	Spec     string
+	TaskType string
+	Payload  []byte
+}
+
+// ParseSpec checks a schedule's spec.
+func ParseSpec(spec string) (cron.Schedule, error) {
+	s, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", spec, err)
+	}
+	return s, nil
+}
+
+// Enqueuer is the part of asynq's client the scheduler needs.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Scheduler enqueues periodic tasks. Several processes may run one: each
+// firing gets the task id "<type>@<unix time of the slot>", so the second
+// process to enqueue a slot is refused as a duplicate. Completed tasks are
+// retained long enough for that refusal to hold.
+type Scheduler struct {
+	client  Enqueuer
+	log     *zap.Logger
+	entries []entry
+	onFire  func(taskType string)
+
+	stop chan struct{}
+	done sync.WaitGroup
+	once sync.Once
+}
+
+type entry struct {
+	Schedule
+	sched cron.Schedule
+}
+
+// NewScheduler validates the schedules and returns a stopped scheduler.
+// onFire, if not nil, is told of each task it enqueues (metrics).
+func NewScheduler(client Enqueuer, log *zap.Logger, schedules []Schedule, onFire func(string)) (*Scheduler, error) {
+	s := &Scheduler{client: client, log: log, onFire: onFire, stop: make(chan struct{})}
+	for _, sc := range schedules {
+		parsed, err := ParseSpec(sc.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.TaskType, err)
+		}
+		s.entries = append(s.entries, entry{Schedule: sc, sched: parsed})
+	}
+	return s, nil
+}
+
+// Start runs one goroutine per schedule.
+func (s *Scheduler) Start() {
+	for _, e := range s.entries {
+		s.done.Add(1)
+		go s.run(e)
+	}
+}
+
+// Stop ends the goroutines and waits for them.
+func (s *Scheduler) Stop() {
+	s.once.Do(func() { close(s.stop) })
+	s.done.Wait()
+}
+
+func (s *Scheduler) run(e entry) {
+	defer s.done.Done()
+	next := e.sched.Next(time.Now())
+	for {
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-s.stop:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		after := e.sched.Next(next)
+		s.fire(e, next, after.Sub(next))
+		next = after
+		if now := time.Now(); next.Before(now) {
+			next = e.sched.Next(now) // we fell behind (suspended host); skip missed slots
+		}
+	}
+}
+
+// Fire enqueues the slot of e that starts at slot; period sizes the retention.
+func (s *Scheduler) fire(e entry, slot time.Time, period time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	retention := max(period, time.Minute)
+	id := e.TaskType + "@" + strconv.FormatInt(slot.Unix(), 10)
+	_, err := s.client.EnqueueContext(ctx, asynq.NewTask(e.TaskType, e.Payload),
+		asynq.Queue(ModuleOf(e.TaskType)), asynq.TaskID(id), asynq.Retention(retention))
+	switch {
+	case err == nil:
+		if s.onFire != nil {
+			s.onFire(e.TaskType)
+		}
+	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+		// Another scheduler enqueued this slot already.
+	default:
+		s.log.Warn("periodic task not enqueued", zap.String("type", e.TaskType), zap.Time("slot", slot), zap.Error(err))
+	}
+}

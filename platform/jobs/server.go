@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// ServerConfig sizes the worker.
+type ServerConfig struct {
+	// Queues maps each consumed queue (one per enabled module) to its weight.
+	Queues map[string]int
+	// Concurrency is the number of tasks handled at once.
+	Concurrency int
+	// ShutdownTimeout is how long running tasks get to finish on stop before
+	// they are pushed back to Redis for another worker.
+	ShutdownTimeout time.Duration
+}
+
+// NewServer returns an asynq server over the shared Redis client that consumes
+// only cfg.Queues: a worker must never dequeue a disabled module's tasks
+// (it would fail them, hibiken/asynq#628).
+func NewServer(rdb redis.UniversalClient, cfg ServerConfig, log *zap.Logger) *asynq.Server {
+	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Queues:          cfg.Queues,
+		Concurrency:     cfg.Concurrency,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          zapLogger{log.Named("asynq").Sugar()},
+		LogLevel:        asynq.WarnLevel,
+		// A Redis outage is reported by /readyz; the health check only logs.
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				log.Warn("job queue unreachable", zap.Error(err))
+			}
+		},
+	})
+}
+
+// zapLogger adapts zap to asynq's logger. asynq's Fatal would exit the
+// process; the platform logs it as an error and lets fx stop cleanly instead.
+type zapLogger struct{ s *zap.SugaredLogger }
+
+func (l zapLogger) Debug(args ...any) { l.s.Debug(args...) }
+func (l zapLogger) Info(args ...any)  { l.s.Info(args...) }
+func (l zapLogger) Warn(args ...any)  { l.s.Warn(args...) }
+func (l zapLogger) Error(args ...any) { l.s.Error(args...) }
+func (l zapLogger) Fatal(args ...any) { l.s.Error(args...) }
