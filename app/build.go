@@ -263,4 +263,3 @@ func (r *Runtime) RunUntilSignal(ctx context.Context) error {
 	defer cancel()
 	return r.Stop(stopCtx)
 }
-

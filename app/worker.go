@@ -26,8 +26,10 @@ type workerDeps struct {
 // relayCounter feeds the relay's counts to the metrics.
 type relayCounter struct{ m *metrics.Metrics }
 
-func (c relayCounter) Dispatched(kind string, n int) { c.m.OutboxDispatched.WithLabelValues(kind).Add(float64(n)) }
-func (c relayCounter) Failed()                       { c.m.OutboxErrors.Inc() }
+func (c relayCounter) Dispatched(kind string, n int) {
+	c.m.OutboxDispatched.WithLabelValues(kind).Add(float64(n))
+}
+func (c relayCounter) Failed() { c.m.OutboxErrors.Inc() }
 
 // wireWorker sets up the job server over exactly the enabled modules' queues
 // (plus the platform's), the scheduler and the outbox relay.
