@@ -104,8 +104,7 @@ func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fib
 func declaredLimit(limit int64) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if n := int64(c.Request().Header.ContentLength()); n > limit {
-			return httpx.NewError(fiber.StatusRequestEntityTooLarge, "body_too_large",
-				fmt.Sprintf("the body is larger than the %d bytes this route accepts", limit))
+			return httpx.TooLarge(c, limit)
 		}
 		return c.Next()
 	}

@@ -245,7 +245,11 @@ func jobConflicts(js []Job) []string {
 	var out []string
 	for _, j := range js {
 		if prev, dup := seen[j.Type]; dup {
-			out = append(out, fmt.Sprintf("modules %s and %s both handle job type %s; fix: rename one", prev, j.Module, j.Type))
+			if prev == j.Module {
+				out = append(out, fmt.Sprintf("module %s registers job type %s twice; fix: register it once", prev, j.Type))
+			} else {
+				out = append(out, fmt.Sprintf("modules %s and %s both handle job type %s; fix: rename one", prev, j.Module, j.Type))
+			}
 			continue
 		}
 		seen[j.Type] = j.Module

@@ -30,6 +30,8 @@ type JobOptions struct {
 // transaction, so the row commits (or not) with the caller's own change.
 type Outbox struct{}
 
+// insertRow takes JSON as text: with binary_parameters (see platform/db) a
+// []byte would be sent in jsonb's binary format, which it is not.
 const insertRow = `
 WITH row AS (
 	INSERT INTO outbox (id, kind, type, module, payload, audience, options)
@@ -50,7 +52,7 @@ func (Outbox) Publish(ctx context.Context, tx sqlx.ExtContext, module, eventType
 	for i, a := range audience {
 		ids[i] = a.String()
 	}
-	if _, err := tx.ExecContext(ctx, insertRow, id, "event", eventType, module, body, pq.Array(ids), []byte("{}")); err != nil {
+	if _, err := tx.ExecContext(ctx, insertRow, id, "event", eventType, module, string(body), pq.Array(ids), "{}"); err != nil {
 		return uuid.Nil, fmt.Errorf("publish %s: %w", eventType, err)
 	}
 	return id, nil
@@ -71,7 +73,7 @@ func (Outbox) EnqueueTx(ctx context.Context, tx sqlx.ExtContext, module, taskTyp
 		return uuid.Nil, fmt.Errorf("enqueue %s: encode options: %w", taskType, err)
 	}
 	id := uuid.Must(uuid.NewV7())
-	if _, err := tx.ExecContext(ctx, insertRow, id, "job", taskType, module, body, pq.Array([]string{}), o); err != nil {
+	if _, err := tx.ExecContext(ctx, insertRow, id, "job", taskType, module, string(body), pq.Array([]string{}), string(o)); err != nil {
 		return uuid.Nil, fmt.Errorf("enqueue %s through the outbox: %w", taskType, err)
 	}
 	return id, nil

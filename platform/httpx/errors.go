@@ -110,16 +110,18 @@ type errorJSON struct {
 
 // fiberCodes names Fiber's own errors (no route, wrong method, ...).
 var fiberCodes = map[int]string{
-	http.StatusBadRequest:            "bad_request",
-	http.StatusUnauthorized:          "unauthorized",
-	http.StatusForbidden:             "forbidden",
-	http.StatusNotFound:              "not_found",
-	http.StatusMethodNotAllowed:      "method_not_allowed",
-	http.StatusRequestEntityTooLarge: "body_too_large",
-	http.StatusUnsupportedMediaType:  "unsupported_media_type",
-	http.StatusRequestTimeout:        "request_timeout",
-	http.StatusTooManyRequests:       "rate_limited",
-	http.StatusServiceUnavailable:    "unavailable",
+	http.StatusBadRequest:                  "bad_request",
+	http.StatusUnauthorized:                "unauthorized",
+	http.StatusForbidden:                   "forbidden",
+	http.StatusNotFound:                    "not_found",
+	http.StatusMethodNotAllowed:            "method_not_allowed",
+	http.StatusRequestEntityTooLarge:       "body_too_large",
+	http.StatusUnsupportedMediaType:        "unsupported_media_type",
+	http.StatusRequestTimeout:              "request_timeout",
+	http.StatusTooManyRequests:             "rate_limited",
+	http.StatusRequestHeaderFieldsTooLarge: "headers_too_large",
+	http.StatusRequestURITooLong:           "uri_too_long",
+	http.StatusServiceUnavailable:          "unavailable",
 }
 
 // AsError turns any error a handler returned into the answer to give.

@@ -205,7 +205,7 @@ func BodyLimit(limit int64) fiber.Handler {
 		req := c.Request()
 		n := int64(req.Header.ContentLength())
 		if n > limit {
-			return tooLarge(limit)
+			return TooLarge(c, limit)
 		}
 		stream := c.Context().RequestBodyStream()
 		if n >= 0 || stream == nil {
@@ -223,14 +223,18 @@ func BodyLimit(limit int64) fiber.Handler {
 			}
 		}
 		if int64(len(buf)) > limit {
-			return tooLarge(limit)
+			return TooLarge(c, limit)
 		}
 		req.SetBodyRaw(buf)
 		return c.Next()
 	}
 }
 
-func tooLarge(limit int64) error {
+// TooLarge answers 413 and closes the connection afterwards: the rest of the
+// body was not read, and the server would otherwise parse it as the next
+// request.
+func TooLarge(c *fiber.Ctx, limit int64) error {
+	c.Context().SetConnectionClose()
 	return NewError(fiber.StatusRequestEntityTooLarge, "body_too_large",
 		"the body is larger than the "+strconv.FormatInt(limit, 10)+" bytes this route accepts")
 }

@@ -86,8 +86,22 @@ var statusText = func() map[int]string {
 	return m
 }()
 
-// ObserveHTTP records one answered request.
+// methods maps request methods to constant strings: Fiber's strings point
+// into buffers reused by the next request, and a label value is kept for the
+// life of the process.
+var methods = map[string]string{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "CONNECT": "CONNECT", "TRACE": "TRACE",
+}
+
+// ObserveHTTP records one answered request. route and module must be strings
+// that outlive the request (the route's pattern); method may not.
 func (m *Metrics) ObserveHTTP(method, route, module string, status int, elapsed time.Duration) {
+	if canon, ok := methods[method]; ok {
+		method = canon
+	} else {
+		method = "OTHER"
+	}
 	st, ok := statusText[status]
 	if !ok {
 		st = strconv.Itoa(status)

@@ -3,6 +3,7 @@
 package redisclient
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 // Open returns a client for REDIS_URL. It does not connect. Timeouts are short
 // so that an outage shows quickly in /readyz instead of stalling callers.
 func Open(cfg *config.Config) (redis.UniversalClient, error) {
+	// go-redis logs every failed dial through the standard logger; during an
+	// outage that is a line per attempt. /readyz and the job server's health
+	// check report outages instead.
+	redis.SetLogger(quiet{})
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -24,3 +29,7 @@ func Open(cfg *config.Config) (redis.UniversalClient, error) {
 	opts.MaxRetries = 1
 	return redis.NewClient(opts), nil
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS hello_deliveries;
+DROP TABLE IF EXISTS hello_greetings;
