@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/gofiber/fiber/v2"
 	"net"
 	"sort"
 	"strings"
@@ -64,6 +66,7 @@ type Runtime struct {
 	rdb     redis.UniversalClient
 	addr    net.Addr
 	addrMu  sync.Mutex
+	server  *fiber.App
 	started bool
 }
 

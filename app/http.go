@@ -40,6 +40,7 @@ func (r *Runtime) wireHTTP(d httpDeps) error {
 		Config: cfg, Log: r.log.Named("http"), Observer: d.Metrics, Limiter: limiter,
 		Unlimited: func(c *fiber.Ctx) bool { return platformPaths[c.Path()] },
 	})
+	r.server = srv
 	contrib := r.reg.contributions()
 	if err := r.mountPlatform(srv, d.Metrics, contrib); err != nil {
 		return err
@@ -166,6 +167,20 @@ func mergeFragments(frags []map[string]any) map[string]any {
 			}
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// MountedRoutes lists "METHOD /path" for every route the HTTP server has,
+// empty without the API role. It reads the router itself, so tests can
+// prove what is (and is not) mounted.
+func (r *Runtime) MountedRoutes() []string {
+	if r.server == nil {
+		return nil
+	}
+	var out []string
+	for _, rt := range r.server.GetRoutes(true) {
+		out = append(out, rt.Method+" "+rt.Path)
 	}
 	return out
 }

@@ -335,3 +335,9 @@ func settingsEnv(module string, t reflect.Type) map[string][]string {
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// DefaultSettings decodes m's settings from nothing but its defaults and
+// validates them for env; nil when m has no settings.
+func DefaultSettings(m Module, env config.Env) (any, error) {
+	return decodeSettings(m, nil, env, func(string) (string, bool) { return "", false })
+}

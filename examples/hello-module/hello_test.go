@@ -22,14 +22,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
-	"go.uber.org/zap"
 
 	"example.com/hello"
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
+	"github.com/veza/veza/app/moduletest"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/events"
-	"github.com/veza/veza/platform/migrate"
 	"github.com/veza/veza/platform/testkit"
 )
 
@@ -42,59 +41,11 @@ type greeting struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// TestModuleContract runs the platform's contract checks: declaration,
+// settings defaults, migrations up/down/up, job names, routes mounted only
+// while enabled.
 func TestModuleContract(t *testing.T) {
-	// TODO: app/moduletest did not exist when this example was written; once
-	// it does, this test starts with:
-	// moduletest.Check(t, hello.Module())
-	m := hello.Module()
-	if m.Name != "hello" || m.Description == "" || len(m.Requires) != 0 {
-		t.Fatalf("module identity: name %q, description %q, requires %v", m.Name, m.Description, m.Requires)
-	}
-	if len(m.Events) != 1 || m.Events[0].Type != hello.EventGreeted || m.Events[0].Example == nil {
-		t.Fatalf("events: %+v", m.Events)
-	}
-
-	// The migrations go up, down and up again on a fresh database, each
-	// step leaving the schema where it should be.
-	pool, err := sqlx.Connect("postgres", testkit.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	ctx := context.Background()
-	src := app.ModuleSource(m)
-	runner := migrate.NewRunner(pool, zap.NewNop())
-	tables := func() []string {
-		t.Helper()
-		var names []string
-		if err := pool.Select(&names, `SELECT table_name FROM information_schema.tables
-			WHERE table_schema = current_schema() AND table_name LIKE 'hello\_%' ORDER BY table_name`); err != nil {
-			t.Fatal(err)
-		}
-		return names
-	}
-	want := []string{"hello_deliveries", "hello_greetings"}
-	for step, fn := range []func() error{
-		func() error { return runner.Up(ctx, []migrate.Source{src}) },
-		func() error { return runner.Down(ctx, src, 0) },
-		func() error { return runner.Up(ctx, []migrate.Source{src}) },
-	} {
-		if err := fn(); err != nil {
-			t.Fatalf("step %d of up/down/up: %v", step+1, err)
-		}
-		st, err := runner.Status(ctx, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantTables, wantVersion := want, uint(1)
-		if step == 1 {
-			wantTables, wantVersion = nil, 0
-		}
-		if got := tables(); !slices.Equal(got, wantTables) || st.Version != wantVersion || st.Dirty {
-			t.Fatalf("after step %d of up/down/up: tables %v at version %d (dirty %v), want %v at %d",
-				step+1, got, st.Version, st.Dirty, wantTables, wantVersion)
-		}
-	}
+	moduletest.Check(t, hello.Module())
 }
 
 func TestGreetAndGet(t *testing.T) {
