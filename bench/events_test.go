@@ -201,7 +201,7 @@ func (s *vezaSide) run(b *testing.B, n int) timing {
 
 // eventSettings are the knobs shared by both event benchmarks.
 func eventSettings(b *testing.B) (events, publishers, concurrency int) {
-	return envInt(b, envEvents, 2000), envInt(b, envPublishers, 4), envInt(b, envConcurrency, 10)
+	return envInt(b, envEvents, 3000), envInt(b, envPublishers, 4), envInt(b, envConcurrency, 10)
 }
 
 // benchSide runs b.N rounds of n tasks and reports tasks per second, from

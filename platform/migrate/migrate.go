@@ -193,13 +193,10 @@ func (r *Runner) UpSteps(ctx context.Context, src Source, steps int) error {
 	if err != nil {
 		return err
 	}
-	if st.Dirty {
-		return &ErrDirty{Module: src.Module, Version: st.Version}
-	}
-	if len(st.Pending) == 0 {
+	if len(st.Pending) == 0 && !st.Dirty {
 		return nil
 	}
-	steps = min(steps, len(st.Pending))
+	steps = max(1, min(steps, len(st.Pending)))
 	return r.with(ctx, src, func(m *migrate.Migrate) error {
 		if err := m.Steps(steps); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 			return r.explain(src, err)
@@ -213,14 +210,15 @@ func (r *Runner) up(ctx context.Context, src Source) error {
 	if err != nil {
 		return err
 	}
+	// This look is taken without the lock: a dirty flag seen here may belong
+	// to another process's migration in progress, so only golang-migrate,
+	// under the lock, decides that a module is really dirty.
 	switch {
-	case st.Dirty:
-		return &ErrDirty{Module: src.Module, Version: st.Version}
-	case st.Ahead:
+	case st.Ahead && !st.Dirty:
 		r.log.Warn("database schema is newer than this binary; not migrating",
 			zap.String("module", src.Module), zap.Uint("version", st.Version), zap.Uint("known", st.Latest))
 		return nil
-	case len(st.Pending) == 0:
+	case len(st.Pending) == 0 && !st.Dirty:
 		return nil
 	}
 	return r.with(ctx, src, func(m *migrate.Migrate) error {
@@ -245,10 +243,7 @@ func (r *Runner) Down(ctx context.Context, src Source, steps int) error {
 	if err != nil {
 		return err
 	}
-	if st.Dirty {
-		return &ErrDirty{Module: src.Module, Version: st.Version}
-	}
-	if st.Version == 0 {
+	if st.Version == 0 && !st.Dirty {
 		return nil
 	}
 	return r.with(ctx, src, func(m *migrate.Migrate) error {
