@@ -175,3 +175,14 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 }
 
 func trimPath(p string) string { return "/" + strings.TrimLeft(p, "/") }
+
+// WaitOutbox waits until the relay has dispatched every outbox row (the
+// process must run the worker role).
+func (s *Server) WaitOutbox(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, "outbox drained", func() bool {
+		var n int
+		err := s.Runtime.DB().Get(&n, `SELECT count(*) FROM outbox WHERE dispatched_at IS NULL`)
+		return err == nil && n == 0
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -362,4 +363,14 @@ func oneLine(err error) string {
 // decoded with it too.
 func DecodeHook() mapstructure.DecodeHookFunc {
 	return mapstructure.ComposeDecodeHookFunc(durationHook, byteSizeHook, mapstructure.StringToSliceHookFunc(","), trimSliceHook)
+}
+
+// EnvNames lists the environment variables the platform reads, sorted.
+func EnvNames() []string {
+	names := []string{"VEZA_CONFIG_DIR"}
+	for k := range defaults() {
+		names = append(names, strings.ToUpper(k))
+	}
+	sort.Strings(names)
+	return names
 }

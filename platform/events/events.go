@@ -36,10 +36,12 @@ type Event struct {
 	CreatedAt time.Time   `json:"created_at"`
 }
 
-// Decode unmarshals the payload into dst.
+// Decode unmarshals the payload into dst. A payload that does not fit is a
+// permanent failure: the error wraps asynq.SkipRetry, so a handler can return
+// it as is.
 func (e Event) Decode(dst any) error {
 	if err := json.Unmarshal(e.Payload, dst); err != nil {
-		return fmt.Errorf("decode %s event %s: %w", e.Type, e.ID, err)
+		return fmt.Errorf("decode %s event %s: %v: %w", e.Type, e.ID, err, asynq.SkipRetry)
 	}
 	return nil
 }

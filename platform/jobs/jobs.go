@@ -73,7 +73,13 @@ func Encode(version int, data any) ([]byte, error) {
 
 // Decode reads a payload made by Encode into dst and returns its version. A
 // payload that does not parse is a permanent failure (no retry can fix it).
+//
+// An empty payload (a scheduled task without one) decodes as version 0 and
+// leaves dst untouched.
 func Decode(t *asynq.Task, dst any) (int, error) {
+	if len(t.Payload()) == 0 {
+		return 0, nil
+	}
 	var p payload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return 0, fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
