@@ -41,7 +41,7 @@ run: deps services ## Serve Veza (APP_ENV=development unless set)
 	APP_ENV=$(APP_ENV) $(GO) run ./cmd/veza serve
 
 test: deps services ## Run all the tests (race detector on)
-	@GO="$(GO)" bash deploy/local/toolchain.sh --race
+	@GO="$(GO)" bash deploy/local/toolchain.sh --test
 	APP_ENV=test $(GO) test -race -count=1 -timeout 20m ./...
 	if [ -f $(HELLO)/go.mod ]; then cd $(HELLO) && APP_ENV=test $(GO) test -race -count=1 ./...; fi
 

@@ -3,10 +3,12 @@
 #
 #   deploy/local/toolchain.sh          Go is installed
 #   deploy/local/toolchain.sh --race   ... and a C compiler for `go test -race`
+#   deploy/local/toolchain.sh --test   ... and redis-server, which the tests
+#                                      run privately (one per test package)
 #
-# Go itself is never installed here. The C compiler is installed with apt-get
-# when running as root; otherwise the script says what to install and exits
-# non-zero.
+# Go itself is never installed here. The C compiler and redis-server are
+# installed with apt-get when running as root; otherwise the script says what
+# to install and exits non-zero.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -20,7 +22,30 @@ if ! command -v "$GO" >/dev/null 2>&1; then
 	exit 1
 fi
 
-[[ "${1:-}" == --race ]] || exit 0
+mode="${1:-}"
+[[ "$mode" == --race || "$mode" == --test ]] || exit 0
+
+# apt_install PKG... WHY: installs as root, or says what to do and exits.
+apt_install() {
+	local why="${*: -1}"
+	local pkgs=("${@:1:$#-1}")
+	if [[ "$(id -u)" != 0 ]]; then
+		printf '%s\n' "$why: install it with:  sudo apt-get install -y ${pkgs[*]}" >&2
+		exit 1
+	fi
+	command -v apt-get >/dev/null 2>&1 || {
+		printf '%s\n' "$why, and apt-get is not available: install ${pkgs[*]}, then run this again." >&2
+		exit 1
+	}
+	echo "installing ${pkgs[*]} with apt-get..."
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${pkgs[@]}" >/dev/null
+}
+
+if [[ "$mode" == --test ]] && ! command -v redis-server >/dev/null 2>&1 && [[ ! -x /usr/bin/redis-server ]]; then
+	apt_install redis-server "the tests start private Redis servers and need redis-server"
+fi
 
 # The race detector needs cgo, hence a C compiler.
 cc="$("$GO" env CC 2>/dev/null || true)"
