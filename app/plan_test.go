@@ -84,10 +84,9 @@ func TestRefusals(t *testing.T) {
 }
 
 type settings struct {
-	Size    int      `yaml:"size" env:"SIZE_ALIAS"`
-	Name    string   `yaml:"name"`
-	Tags    []string `yaml:"tags"`
-	private int
+	Size int      `yaml:"size" env:"SIZE_ALIAS"`
+	Name string   `yaml:"name"`
+	Tags []string `yaml:"tags"`
 }
 
 func (s *settings) Validate(env config.Env) error {
