@@ -10,9 +10,10 @@ import (
 // Knobs, read from the environment so that `make bench` needs no flags.
 const (
 	envConns       = "BENCH_CONNS"              // HTTP keep-alive connections (and client goroutines)
-	envRounds      = "BENCH_ROUNDS"             // alternating rounds of the *Ratio benchmarks
+	envRounds      = "BENCH_ROUNDS"             // alternating rounds of BenchmarkHealthRatio
 	envRoundTime   = "BENCH_ROUND_TIME"         // duration of one HTTP round per target
 	envEvents      = "BENCH_EVENTS"             // events (tasks) per round / per op of BenchmarkEvents
+	envEventRounds = "BENCH_EVENT_ROUNDS"       // alternating rounds of BenchmarkEventsRatio
 	envPublishers  = "BENCH_PUBLISHERS"         // goroutines publishing events / enqueueing tasks
 	envConcurrency = "BENCH_WORKER_CONCURRENCY" // asynq concurrency on both sides
 )

@@ -166,6 +166,7 @@ func payloadJSON(i int) []byte { return []byte(`{"seq":` + strconv.Itoa(i) + `}`
 // job server run in the worker).
 type vezaSide struct {
 	db         *sqlx.DB
+	dsn        string
 	sink       *sink
 	publishers int
 }
@@ -176,7 +177,7 @@ func startVeza(b *testing.B, concurrency, publishers int) *vezaSide {
 		Modules: []app.Module{eventsModule(s.sink)},
 		Env:     map[string]string{"WORKER_CONCURRENCY": strconv.Itoa(concurrency)},
 	})
-	s.db = srv.Runtime.DB()
+	s.db, s.dsn = srv.Runtime.DB(), srv.Config.DatabaseURL
 	return s
 }
 
@@ -232,22 +233,24 @@ func BenchmarkEvents(b *testing.B) {
 }
 
 // BenchmarkEventsRatio alternates raw and veza rounds of BENCH_EVENTS each,
-// BENCH_ROUNDS times, and reports both rates and ratio_events (veza/raw).
+// BENCH_EVENT_ROUNDS times, and reports both rates and ratio_events (veza/raw).
 // -benchtime does not apply.
 func BenchmarkEventsRatio(b *testing.B) {
 	n, publishers, concurrency := eventSettings(b)
-	rounds := envInt(b, envRounds, 3)
+	rounds := envInt(b, envEventRounds, 3)
 	raw := startRaw(b, concurrency, publishers)
 	veza := startVeza(b, concurrency, publishers)
 	raw.run(b, min(n, 100))
 	veza.run(b, min(n, 100))
+	waits := newPGWaits(b, veza.dsn)
 	var rawSum, vezaSum timing
 	b.ResetTimer()
 	for r := range rounds {
 		runtime.GC()
 		tr := raw.run(b, n)
 		runtime.GC()
-		tv := veza.run(b, n)
+		var tv timing
+		waits.during(func() { tv = veza.run(b, n) })
 		rawSum.send += tr.send
 		rawSum.total += tr.total
 		vezaSum.send += tv.send
@@ -257,6 +260,7 @@ func BenchmarkEventsRatio(b *testing.B) {
 			float64(n)/tv.total.Seconds(), float64(n)/tv.send.Seconds())
 	}
 	b.StopTimer()
+	waits.report(b, "the veza rounds")
 	total := float64(rounds * n)
 	rawRate, vezaRate := total/rawSum.total.Seconds(), total/vezaSum.total.Seconds()
 	b.ReportMetric(rawRate, "raw_tasks/s")

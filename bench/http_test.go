@@ -89,13 +89,26 @@ func (t *target) worker() (do func() error, release func()) {
 	return do, release
 }
 
+// sample is one timed run of a target.
+type sample struct {
+	n    int64         // requests answered
+	wall time.Duration // elapsed
+	cpu  time.Duration // CPU time of the whole process (client and servers)
+}
+
+func (s sample) rate() float64 { return float64(s.n) / s.wall.Seconds() }
+
+// cpuPerReq is in microseconds.
+func (s sample) cpuPerReq() float64 { return float64(s.cpu.Microseconds()) / float64(max(s.n, 1)) }
+
 // runFor drives t with conns goroutines (one keep-alive connection each) for
-// d and returns the requests answered and the time taken.
-func (t *target) runFor(d time.Duration, conns int) (int64, time.Duration, error) {
+// d.
+func (t *target) runFor(d time.Duration, conns int) (sample, error) {
 	var count atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	start := time.Now()
 	deadline := start.Add(d)
 	for range conns {
@@ -116,12 +129,12 @@ func (t *target) runFor(d time.Duration, conns int) (int64, time.Duration, error
 		}()
 	}
 	wg.Wait()
-	return count.Load(), time.Since(start), firstErr
+	return sample{n: count.Load(), wall: time.Since(start), cpu: cpuTime() - cpu0}, firstErr
 }
 
 // bench runs b.N requests over conns goroutines and reports req/s.
 func (t *target) bench(b *testing.B, conns int) {
-	if _, _, err := t.runFor(200*time.Millisecond, conns); err != nil { // connect and warm up
+	if _, err := t.runFor(200*time.Millisecond, conns); err != nil { // connect and warm up
 		b.Fatal(err)
 	}
 	procs := runtime.GOMAXPROCS(0)
@@ -231,46 +244,57 @@ func BenchmarkHealth(b *testing.B) {
 }
 
 // BenchmarkHealthRatio runs the targets of BenchmarkHealth one after the
-// other for BENCH_ROUND_TIME each, BENCH_ROUNDS times, and reports each
-// one's req/s over all rounds and the ratios veza/bare: the median over the
-// rounds of each round's ratio, so that a burst of load from elsewhere on the
-// machine skews one round, not the result. -benchtime does not apply.
+// other for BENCH_ROUND_TIME each (the order rotating from round to round),
+// BENCH_ROUNDS times. It reports each one's req/s and process CPU time per
+// request over all rounds, and the ratios veza/bare: ratio_* of req/s and
+// cpuratio_* of CPU per request (bare's over veza's, so that higher is
+// better in both), each the median over the rounds of that round's ratio, so
+// that a burst of load from elsewhere on the machine skews one round, not the
+// result. -benchtime does not apply.
 func BenchmarkHealthRatio(b *testing.B) {
 	conns := envInt(b, envConns, 32)
-	rounds := envInt(b, envRounds, 10)
-	roundTime := envDuration(b, envRoundTime, 500*time.Millisecond)
+	rounds := envInt(b, envRounds, 25)
+	roundTime := envDuration(b, envRoundTime, 200*time.Millisecond)
 	targets := httpTargets(b, conns)
 	for _, t := range targets { // connect and warm up
-		if _, _, err := t.runFor(300*time.Millisecond, conns); err != nil {
+		if _, err := t.runFor(300*time.Millisecond, conns); err != nil {
 			b.Fatal(err)
 		}
 	}
-	counts := make([]int64, len(targets))
-	times := make([]time.Duration, len(targets))
+	sums := make([]sample, len(targets))
 	ratios := make([][]float64, len(targets)) // per round, against bare (targets[0])
+	cpuRatios := make([][]float64, len(targets))
 	b.ResetTimer()
 	for r := range rounds {
-		line := fmt.Sprintf("round %d:", r+1)
-		rates := make([]float64, len(targets))
-		for i, t := range targets {
+		got := make([]sample, len(targets))
+		for k := range targets {
+			i := (r + k) % len(targets)
 			runtime.GC() // start each run from the same heap state
-			n, d, err := t.runFor(roundTime, conns)
+			s, err := targets[i].runFor(roundTime, conns)
 			if err != nil {
 				b.Fatal(err)
 			}
-			counts[i] += n
-			times[i] += d
-			rates[i] = float64(n) / d.Seconds()
-			ratios[i] = append(ratios[i], rates[i]/rates[0])
-			line += fmt.Sprintf(" %s=%.0f", t.name, rates[i])
+			got[i] = s
+			sums[i].n += s.n
+			sums[i].wall += s.wall
+			sums[i].cpu += s.cpu
+		}
+		line := fmt.Sprintf("round %d:", r+1)
+		for i, t := range targets {
+			ratios[i] = append(ratios[i], got[i].rate()/got[0].rate())
+			cpuRatios[i] = append(cpuRatios[i], got[0].cpuPerReq()/got[i].cpuPerReq())
+			line += fmt.Sprintf(" %s=%.0f/s,%.1fus", t.name, got[i].rate(), got[i].cpuPerReq())
 		}
 		b.Log(line)
 	}
 	b.StopTimer()
 	for i, t := range targets {
-		b.ReportMetric(float64(counts[i])/times[i].Seconds(), t.name+"_req/s")
+		b.ReportMetric(sums[i].rate(), t.name+"_req/s")
+		b.ReportMetric(sums[i].cpuPerReq(), t.name+"_cpu_us/req")
 		if i > 0 {
-			b.ReportMetric(median(ratios[i]), "ratio_"+strings.TrimPrefix(t.name, "veza_"))
+			name := strings.TrimPrefix(t.name, "veza_")
+			b.ReportMetric(median(ratios[i]), "ratio_"+name)
+			b.ReportMetric(median(cpuRatios[i]), "cpuratio_"+name)
 		}
 	}
 	b.ReportMetric(0, "ns/op")

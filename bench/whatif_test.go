@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
 	"github.com/veza/veza/app"
@@ -68,10 +69,17 @@ func startPolled(b *testing.B, concurrency, publishers int, poll time.Duration) 
 
 func (s *polledSide) run(b *testing.B, n int) timing {
 	done := s.sink.arm(n)
-	ctx := context.Background()
 	start := time.Now()
-	fanOut(b, n, s.publishers, func(i int) error {
-		tx, err := s.db.BeginTxx(ctx, nil)
+	insertRows(b, s.db, n, s.publishers)
+	sent := time.Since(start)
+	return timing{send: sent, total: s.sink.wait(b, done, n).Sub(start)}
+}
+
+// insertRows writes n outbox rows without NOTIFY, one transaction each.
+func insertRows(b *testing.B, db *sqlx.DB, n, publishers int) {
+	ctx := context.Background()
+	fanOut(b, n, publishers, func(i int) error {
+		tx, err := db.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -81,20 +89,39 @@ func (s *polledSide) run(b *testing.B, n int) timing {
 		}
 		return tx.Commit()
 	})
-	sent := time.Since(start)
-	return timing{send: sent, total: s.sink.wait(b, done, n).Sub(start)}
+}
+
+// commitSide only writes the rows (no NOTIFY, no relay, nothing handled):
+// the ceiling of any outbox that commits one transaction per event.
+type commitSide struct {
+	db         *sqlx.DB
+	publishers int
+}
+
+func startCommitOnly(b *testing.B, publishers int) *commitSide {
+	srv := apptest.Start(b, apptest.Options{Modules: []app.Module{eventsModule(&sink{})}, Role: app.RoleAPI})
+	return &commitSide{db: srv.Runtime.DB(), publishers: publishers}
+}
+
+func (s *commitSide) run(b *testing.B, n int) timing {
+	start := time.Now()
+	insertRows(b, s.db, n, s.publishers)
+	d := time.Since(start)
+	return timing{send: d, total: d}
 }
 
 // BenchmarkEventsWhatIf (only with BENCH_WHATIF=1) measures the relay change
 // proposed in docs/performance.md next to today's relay and raw asynq:
 // no NOTIFY per published row, the relay polling every BENCH_WHATIF_POLL
-// (default 50ms). It alternates the three like BenchmarkEventsRatio.
+// (default 50ms), and the rate at which the publishers alone commit outbox
+// rows (commit_only: the ceiling of any relay). It alternates them like
+// BenchmarkEventsRatio.
 func BenchmarkEventsWhatIf(b *testing.B) {
 	if os.Getenv(envWhatIf) == "" {
 		b.Skip("set " + envWhatIf + "=1 to measure the proposed relay")
 	}
 	n, publishers, concurrency := eventSettings(b)
-	rounds := envInt(b, envRounds, 3)
+	rounds := envInt(b, envEventRounds, 3)
 	poll := envDuration(b, "BENCH_WHATIF_POLL", 50*time.Millisecond)
 	sides := []struct {
 		name string
@@ -103,6 +130,7 @@ func BenchmarkEventsWhatIf(b *testing.B) {
 		{"raw", startRaw(b, concurrency, publishers)},
 		{"veza", startVeza(b, concurrency, publishers)},
 		{"veza_poll" + strconv.Itoa(int(poll.Milliseconds())) + "ms_nonotify", startPolled(b, concurrency, publishers, poll)},
+		{"commit_only", startCommitOnly(b, publishers)},
 	}
 	sums := make([]timing, len(sides))
 	for _, s := range sides {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -230,10 +231,19 @@ func BodyLimit(limit int64) fiber.Handler {
 	}
 }
 
+// drainMax is how much of a refused body is read and dropped before answering,
+// as net/http does: closing a socket with unread data makes the kernel send a
+// reset, and a client still writing its body would see "broken pipe" instead
+// of the 413. Larger bodies are cut off.
+const drainMax = 256 << 10
+
 // TooLarge answers 413 and closes the connection afterwards: the rest of the
-// body was not read, and the server would otherwise parse it as the next
-// request.
+// body is not read (beyond a small drain), and the server would otherwise
+// parse it as the next request.
 func TooLarge(c *fiber.Ctx, limit int64) error {
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		_, _ = io.CopyN(io.Discard, stream, drainMax)
+	}
 	c.Context().SetConnectionClose()
 	return NewError(fiber.StatusRequestEntityTooLarge, "body_too_large",
 		"the body is larger than the "+strconv.FormatInt(limit, 10)+" bytes this route accepts")
