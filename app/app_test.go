@@ -353,3 +353,29 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Two API processes on one Redis share each client's budget.
+func TestRateLimitSharedAcrossProcesses(t *testing.T) {
+	env := map[string]string{"RATE_LIMIT_LIMIT": "10", "RATE_LIMIT_WINDOW": "3600", "RATE_LIMIT_SYNC": "50ms"}
+	a := apptest.Start(t, apptest.Options{Modules: fixtures.Modules(), ModulesYAML: allButClash, Env: env, Role: app.RoleAPI})
+	b := apptest.Start(t, apptest.Options{Modules: fixtures.Modules(), ModulesYAML: allButClash, Env: env, Role: app.RoleAPI,
+		DatabaseURL: a.Config.DatabaseURL, RedisURL: a.Redis.URL()})
+	for i := 0; i < 10; i++ {
+		a.Do(t, "GET", "/api/v1/nowhere", nil).Status(t, 404)
+	}
+	a.Do(t, "GET", "/api/v1/nowhere", nil).ErrorCode(t, 429, "rate_limited")
+	// b has never seen this client: it admits what it cannot know about
+	// until its next sync (50ms), then refuses. Without sharing it would
+	// admit ten.
+	admitted := 0
+	apptest.Eventually(t, 5*time.Second, "process b learning a's count", func() bool {
+		if b.Do(t, "GET", "/api/v1/nowhere", nil).StatusCode == 429 {
+			return true
+		}
+		admitted++
+		return false
+	})
+	if admitted > 3 {
+		t.Fatalf("process b admitted %d requests of an exhausted client", admitted)
+	}
+}
