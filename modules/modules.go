@@ -2,10 +2,15 @@
 // binary appends its own to this list (see examples/hello-module).
 package modules
 
-import "github.com/veza/veza/app"
+import (
+	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/auth"
+)
 
 // Builtin returns the built-in modules, in no particular order: app.Plan
 // orders them by their requirements.
 func Builtin() []app.Module {
-	return []app.Module{}
+	return []app.Module{
+		auth.Module(),
+	}
 }

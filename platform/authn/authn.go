@@ -22,6 +22,8 @@ type Principal struct {
 	Role   string
 	// TokenID is the access token's jti, for audit.
 	TokenID string
+	// SessionID is the login session the token belongs to.
+	SessionID uuid.UUID
 }
 
 // IsAdmin reports whether the caller has the admin role.
@@ -111,6 +113,15 @@ func authenticate(c *fiber.Ctx, a Authenticator) (*Principal, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// RequireOwnerOrAdmin answers 403 unless p is owner or an admin: for
+// resources everyone may see but only their owner may change.
+func RequireOwnerOrAdmin(p *Principal, owner uuid.UUID) error {
+	if p != nil && (p.UserID == owner || p.IsAdmin()) {
+		return nil
+	}
+	return httpx.Forbidden("forbidden", "only the owner or an admin may do this")
 }
 
 // OwnerOrAdmin answers 404 (not 403: the caller may not even learn that the

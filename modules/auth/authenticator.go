@@ -1,0 +1,206 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/httpx"
+)
+
+// invalidationChannel carries "u:<user id>" (token version changed, ban) and
+// "s:<user id>:<session id>" (session ended) between processes.
+const invalidationChannel = "veza:auth:invalidate"
+
+// Authenticator verifies access tokens for every module's routes. After the
+// signature and claims, it checks the user's current token version, ban
+// state and session against a per-process cache, so an ordinary request
+// costs no database query. Changes are pushed to every process through Redis
+// pub/sub; TokenCacheTTL bounds staleness when a message is missed.
+type Authenticator struct {
+	tokens *tokenIssuer
+	store  *store
+	rdb    redis.UniversalClient
+	log    *zap.Logger
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.RWMutex
+	users map[uuid.UUID]*cachedUser
+	// gen counts invalidations so that a load racing one is not cached.
+	gen uint64
+}
+
+type cachedUser struct {
+	version  int
+	banned   bool
+	fetched  time.Time
+	sessions map[uuid.UUID]bool
+}
+
+func newAuthenticator(tokens *tokenIssuer, st *store, rdb redis.UniversalClient, s *Settings, log *zap.Logger) *Authenticator {
+	return &Authenticator{tokens: tokens, store: st, rdb: rdb, log: log, ttl: s.TokenCacheTTL, now: time.Now,
+		users: map[uuid.UUID]*cachedUser{}}
+}
+
+// Authenticate implements authn.Authenticator.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (*authn.Principal, error) {
+	claims, err := a.tokens.parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", authn.ErrInvalidToken, err)
+	}
+	uid, err1 := uuid.Parse(claims.Subject)
+	sid, err2 := uuid.Parse(claims.SessionID)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("%w: malformed sub or sid", authn.ErrInvalidToken)
+	}
+	version, banned, live, err := a.state(ctx, uid, sid)
+	if errors.Is(err, errNotFound) {
+		return nil, fmt.Errorf("%w: no such user", authn.ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case banned:
+		return nil, httpx.Forbidden("account_banned", "this account is banned")
+	case version != claims.TokenVersion:
+		return nil, fmt.Errorf("%w: token version %d is revoked", authn.ErrInvalidToken, claims.TokenVersion)
+	case !live:
+		return nil, fmt.Errorf("%w: the session has ended", authn.ErrInvalidToken)
+	}
+	return &authn.Principal{UserID: uid, Role: claims.Role, TokenID: claims.ID, SessionID: sid}, nil
+}
+
+func (a *Authenticator) state(ctx context.Context, uid, sid uuid.UUID) (version int, banned, live bool, err error) {
+	now := a.now()
+	a.mu.RLock()
+	cu, ok := a.users[uid]
+	if ok && now.Sub(cu.fetched) < a.ttl {
+		if l, known := cu.sessions[sid]; known {
+			a.mu.RUnlock()
+			return cu.version, cu.banned, l, nil
+		}
+	}
+	gen := a.gen
+	a.mu.RUnlock()
+
+	st, err := a.store.tokenState(ctx, uid, sid)
+	if err != nil {
+		return 0, false, false, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.gen == gen && a.ttl > 0 {
+		cu, ok := a.users[uid]
+		if !ok || now.Sub(cu.fetched) >= a.ttl || cu.version != st.Version || cu.banned != st.Banned {
+			cu = &cachedUser{version: st.Version, banned: st.Banned, fetched: now, sessions: map[uuid.UUID]bool{}}
+			a.users[uid] = cu
+		}
+		if len(cu.sessions) < 64 {
+			cu.sessions[sid] = st.SessionLive
+		}
+	}
+	return st.Version, st.Banned, st.SessionLive, nil
+}
+
+// forgetUser drops what this process knows of a user and tells the others.
+func (a *Authenticator) forgetUser(ctx context.Context, uid uuid.UUID) {
+	a.dropUser(uid)
+	a.publish(ctx, "u:"+uid.String())
+}
+
+// forgetSession drops one session and tells the others.
+func (a *Authenticator) forgetSession(ctx context.Context, uid, sid uuid.UUID) {
+	a.dropSession(uid, sid)
+	a.publish(ctx, "s:"+uid.String()+":"+sid.String())
+}
+
+func (a *Authenticator) dropUser(uid uuid.UUID) {
+	a.mu.Lock()
+	delete(a.users, uid)
+	a.gen++
+	a.mu.Unlock()
+}
+
+func (a *Authenticator) dropSession(uid, sid uuid.UUID) {
+	a.mu.Lock()
+	if cu, ok := a.users[uid]; ok {
+		delete(cu.sessions, sid)
+	}
+	a.gen++
+	a.mu.Unlock()
+}
+
+func (a *Authenticator) dropAll() {
+	a.mu.Lock()
+	a.users = map[uuid.UUID]*cachedUser{}
+	a.gen++
+	a.mu.Unlock()
+}
+
+func (a *Authenticator) publish(ctx context.Context, msg string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := a.rdb.Publish(ctx, invalidationChannel, msg).Err(); err != nil {
+		a.log.Warn("token invalidation not broadcast; other processes catch up within token_cache_ttl", zap.Error(err))
+	}
+}
+
+// listen applies other processes' invalidations until ctx ends. Whenever the
+// subscription breaks, messages may have been missed, so the whole cache is
+// dropped.
+func (a *Authenticator) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		sub := a.rdb.Subscribe(ctx, invalidationChannel)
+		// go-redis does not interrupt a blocked receive when ctx ends;
+		// closing the subscription does.
+		stop := context.AfterFunc(ctx, func() { sub.Close() })
+		if _, err := sub.Receive(ctx); err != nil {
+			stop()
+			sub.Close()
+			a.dropAll()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		a.dropAll() // anything may have changed while we were not listening
+		for {
+			msg, err := sub.ReceiveMessage(ctx)
+			if err != nil {
+				break
+			}
+			a.apply(msg.Payload)
+		}
+		stop()
+		sub.Close()
+		a.dropAll()
+	}
+}
+
+func (a *Authenticator) apply(payload string) {
+	parts := strings.Split(payload, ":")
+	switch {
+	case len(parts) == 2 && parts[0] == "u":
+		if uid, err := uuid.Parse(parts[1]); err == nil {
+			a.dropUser(uid)
+		}
+	case len(parts) == 3 && parts[0] == "s":
+		uid, err1 := uuid.Parse(parts[1])
+		sid, err2 := uuid.Parse(parts[2])
+		if err1 == nil && err2 == nil {
+			a.dropSession(uid, sid)
+		}
+	}
+}

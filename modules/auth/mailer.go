@@ -1,0 +1,159 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/modules/auth/mail"
+	"github.com/veza/veza/platform/config"
+	"github.com/veza/veza/platform/events"
+	"github.com/veza/veza/platform/jobs"
+)
+
+// SendEmailJob mails a verification or reset link.
+const SendEmailJob = "auth:send_email"
+
+// The purposes of mailed tokens (also the kinds of mail).
+const (
+	mailVerify = "verify_email"
+	mailReset  = "reset_password"
+)
+
+// mailJob is the payload of auth:send_email. It names the user, not the
+// token: the job makes the token, so no live token ever sits in the outbox
+// or in Redis.
+type mailJob struct {
+	Kind   string    `json:"kind"`
+	UserID uuid.UUID `json:"user_id"`
+}
+
+func (s *Service) queueMail(ctx context.Context, tx sqlx.ExtContext, kind string, uid uuid.UUID) error {
+	retries := 8
+	_, err := s.pub.EnqueueTx(ctx, tx, SendEmailJob, 1, mailJob{Kind: kind, UserID: uid}, events.JobOptions{MaxRetry: &retries})
+	return err
+}
+
+// queueMailNow queues a mail outside any other write (resend, reset request).
+func (s *Service) queueMailNow(ctx context.Context, kind string, uid uuid.UUID) error {
+	return s.queueMail(ctx, s.db, kind, uid)
+}
+
+// mailer builds and sends the module's mails.
+type mailer struct {
+	store    *store
+	sender   mail.Sender
+	settings *Settings
+	base     string
+	log      *zap.Logger
+	now      func() time.Time
+}
+
+func newSender(s *Settings, log *zap.Logger) (mail.Sender, error) {
+	switch s.MailDriver {
+	case "smtp":
+		return mail.NewSMTP(mail.SMTPConfig{Host: s.SMTPHost, Port: s.SMTPPort, Username: s.SMTPUsername,
+			Password: s.SMTPPassword, Insecure: s.SMTPInsecure, Timeout: 30 * time.Second}), nil
+	case "log":
+		return mail.NewLog(log), nil
+	default:
+		return mail.NewDir(s.MailDir)
+	}
+}
+
+func newMailer(st *store, s *Settings, cfg *config.Config, log *zap.Logger) (*mailer, error) {
+	sender, err := newSender(s, log)
+	if err != nil {
+		return nil, fmt.Errorf("mail driver %s: %w", s.MailDriver, err)
+	}
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	if base == "" {
+		base = "http://localhost:" + fmt.Sprint(cfg.Port)
+	}
+	return &mailer{store: st, sender: sender, settings: s, base: base, log: log, now: time.Now}, nil
+}
+
+// handle is the auth:send_email job: it makes a fresh token (a retry makes
+// another; each stays valid until it expires or one is used) and sends it.
+func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
+	var job mailJob
+	if _, err := jobs.Decode(t, &job); err != nil {
+		return err
+	}
+	u, err := m.store.userByID(ctx, job.UserID)
+	if errors.Is(err, errNotFound) {
+		return nil // deleted since
+	}
+	if err != nil {
+		return err
+	}
+	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
+		return nil
+	}
+	var msg mail.Message
+	switch job.Kind {
+	case mailVerify:
+		token, hash := newOpaqueToken("")
+		if err := m.store.addEmailToken(ctx, u.ID, mailVerify, hash, m.now().Add(m.settings.VerificationTTL)); err != nil {
+			return err
+		}
+		msg = m.verifyMessage(u, token)
+	case mailReset:
+		token, hash := newOpaqueToken("")
+		if err := m.store.addEmailToken(ctx, u.ID, mailReset, hash, m.now().Add(m.settings.ResetTTL)); err != nil {
+			return err
+		}
+		msg = m.resetMessage(u, token)
+	default:
+		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
+	}
+	id, err := m.sender.Send(ctx, msg)
+	if err != nil {
+		return fmt.Errorf("send %s mail to user %s: %w", job.Kind, u.ID, err)
+	}
+	m.log.Info("mail sent", zap.String("kind", job.Kind), zap.String("user_id", u.ID.String()), zap.String("message_id", id))
+	return nil
+}
+
+func (m *mailer) link(path, token string) string {
+	return m.base + path + "?token=" + url.QueryEscape(token)
+}
+
+func (m *mailer) verifyMessage(u *User, token string) mail.Message {
+	link := m.link("/verify-email", token)
+	return mail.Message{
+		From: m.settings.MailFrom, To: []string{u.Email}, Subject: "Verify your email address",
+		Text: fmt.Sprintf("Hello %s,\n\nwelcome to Veza. Confirm that this address is yours by opening this link:\n\n%s\n\n"+
+			"The link works once, for %s. If you did not create an account, ignore this message.\n",
+			u.Username, link, human(m.settings.VerificationTTL)),
+	}
+}
+
+func (m *mailer) resetMessage(u *User, token string) mail.Message {
+	link := m.link("/reset-password", token)
+	return mail.Message{
+		From: m.settings.MailFrom, To: []string{u.Email}, Subject: "Reset your password",
+		Text: fmt.Sprintf("Hello %s,\n\nsomeone asked to reset the password of your Veza account. To choose a new one, open this link:\n\n%s\n\n"+
+			"The link works once, for %s. If it was not you, ignore this message: your password stays as it is.\n",
+			u.Username, link, human(m.settings.ResetTTL)),
+	}
+}
+
+func human(d time.Duration) string {
+	if d%time.Hour == 0 {
+		h := int(d / time.Hour)
+		if h == 1 {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", h)
+	}
+	return d.String()
+}

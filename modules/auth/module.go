@@ -1,0 +1,74 @@
+// Package auth is the accounts module: registration with email
+// verification, login with short-lived JWT access tokens and rotating
+// refresh tokens, password reset, sessions and public profiles. It provides
+// the platform's authn.Authenticator, which every module's authenticated
+// routes go through.
+package auth
+
+import (
+	"context"
+	"embed"
+
+	"go.uber.org/fx"
+
+	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/auth/password"
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/config"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Module returns the auth module.
+func Module() app.Module {
+	return app.Module{
+		Name:        "auth",
+		Description: "accounts, JWT sessions with rotating refresh tokens, email verification, password reset, profiles",
+		Settings:    defaultSettings,
+		Migrations:  migrations,
+		Events:      eventTypes(),
+		Options: fx.Options(
+			fx.Provide(
+				newStore,
+				newHasher,
+				newTokens,
+				newFailureLimiter,
+				newMailer,
+				newService,
+				newAuthenticator,
+				func(a *Authenticator) authn.Authenticator { return a },
+			),
+			fx.Invoke(register),
+		),
+	}
+}
+
+func newHasher(s *Settings) *password.Hasher {
+	return password.NewHasher(password.DefaultParams(), s.HashConcurrency)
+}
+
+func newTokens(cfg *config.Config, s *Settings) *tokenIssuer {
+	return newTokenIssuer(cfg.JWTSecret, s.Issuer, s.Audience, s.AccessTTL)
+}
+
+// register contributes the module's routes, job and command, and runs the
+// cache invalidation listener while the process runs.
+func register(r *app.Registrar, lc fx.Lifecycle, svc *Service, a *Authenticator, m *mailer) {
+	(&handler{svc: svc}).routes(r)
+	r.Job(SendEmailJob, m.handle)
+	r.Command("user create", "create an account: --email E --username U --password P [--role R] [--verified]", userCreate(svc))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() { defer close(done); a.listen(ctx) }()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			cancel()
+			<-done
+			return nil
+		},
+	})
+}

@@ -1,0 +1,130 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/httpx"
+)
+
+// ProfileInput holds the profile fields; absent fields stay as they are.
+// Only these can be changed this way: role, email verification and bans
+// have their own routes.
+type ProfileInput struct {
+	DisplayName *string   `json:"display_name"`
+	Bio         *string   `json:"bio"`
+	AvatarURL   *string   `json:"avatar_url"`
+	Location    *string   `json:"location"`
+	Links       *[]string `json:"links"`
+}
+
+// visible returns a user anyone may see: banned accounts are not found.
+func (s *Service) visible(ctx context.Context, u *User, err error) (*User, error) {
+	if errors.Is(err, errNotFound) || (u != nil && u.BannedAt != nil) {
+		return nil, httpx.NotFound("user not found")
+	}
+	return u, err
+}
+
+// Profile returns a public profile by id.
+func (s *Service) Profile(ctx context.Context, id uuid.UUID) (*User, error) {
+	u, err := s.store.userByID(ctx, id)
+	return s.visible(ctx, u, err)
+}
+
+// ProfileByUsername returns a public profile by username.
+func (s *Service) ProfileByUsername(ctx context.Context, username string) (*User, error) {
+	if !validUsername(username) {
+		return nil, httpx.NotFound("user not found")
+	}
+	u, err := s.store.userByUsername(ctx, username)
+	return s.visible(ctx, u, err)
+}
+
+// UpdateProfile changes the profile fields of id, for its owner or an admin.
+func (s *Service) UpdateProfile(ctx context.Context, p *authn.Principal, id uuid.UUID, in ProfileInput) (*User, error) {
+	u, err := s.store.userByID(ctx, id)
+	if errors.Is(err, errNotFound) || (err == nil && u.BannedAt != nil && !p.IsAdmin()) {
+		return nil, httpx.NotFound("user not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := authn.RequireOwnerOrAdmin(p, id); err != nil {
+		return nil, err
+	}
+	next := profile{DisplayName: u.DisplayName, Bio: u.Bio, AvatarURL: u.AvatarURL, Location: u.Location, Links: u.Links}
+	var v httpx.Checker
+	if in.DisplayName != nil {
+		next.DisplayName = *in.DisplayName
+		v.Check(runeLen(next.DisplayName) <= 100, "display_name", "at most 100 characters")
+	}
+	if in.Bio != nil {
+		next.Bio = *in.Bio
+		v.Check(runeLen(next.Bio) <= 2000, "bio", "at most 2000 characters")
+	}
+	if in.AvatarURL != nil {
+		next.AvatarURL = *in.AvatarURL
+		v.Check(next.AvatarURL == "" || validWebURL(next.AvatarURL, 500), "avatar_url", "must be an http(s) URL of at most 500 characters")
+	}
+	if in.Location != nil {
+		next.Location = *in.Location
+		v.Check(runeLen(next.Location) <= 100, "location", "at most 100 characters")
+	}
+	if in.Links != nil {
+		next.Links = stringList(*in.Links)
+		v.Check(len(next.Links) <= 10, "links", "at most 10 links")
+		for _, l := range next.Links {
+			if !validWebURL(l, 500) {
+				v.Add("links", "each link must be an http(s) URL of at most 500 characters")
+				break
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.store.saveProfile(ctx, id, next)
+}
+
+// Completion is how complete a profile is.
+type Completion struct {
+	Percentage int      `json:"percentage"`
+	Missing    []string `json:"missing"`
+}
+
+// ProfileCompletion tells the owner which profile fields are still empty.
+func (s *Service) ProfileCompletion(ctx context.Context, p *authn.Principal, id uuid.UUID) (*Completion, error) {
+	u, err := s.store.userByID(ctx, id)
+	if _, err := s.visible(ctx, u, err); err != nil {
+		return nil, err
+	}
+	if p.UserID != id {
+		return nil, httpx.Forbidden("forbidden", "only the owner sees the profile completion")
+	}
+	fields := []struct {
+		name string
+		set  bool
+	}{
+		{"display_name", u.DisplayName != ""},
+		{"bio", u.Bio != ""},
+		{"avatar_url", u.AvatarURL != ""},
+		{"location", u.Location != ""},
+		{"links", len(u.Links) > 0},
+		{"email_verified", u.EmailVerifiedAt != nil},
+	}
+	c := &Completion{Missing: []string{}}
+	done := 0
+	for _, f := range fields {
+		if f.set {
+			done++
+		} else {
+			c.Missing = append(c.Missing, f.name)
+		}
+	}
+	c.Percentage = done * 100 / len(fields)
+	return c, nil
+}

@@ -1,0 +1,86 @@
+// Package audit records security-relevant actions (sign-ups, logins, role
+// changes...) in the audit_log table. Entries are written in the transaction
+// of the action they record, so an action and its record commit together.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/veza/veza/platform/httpx"
+)
+
+// Entry is one audited action.
+type Entry struct {
+	// ActorID is who acted; nil for anonymous callers (a failed login).
+	ActorID *uuid.UUID
+	// Action is "<module>.<verb>", e.g. "auth.login_failed".
+	Action     string
+	Module     string
+	TargetType string
+	TargetID   string
+	Success    bool
+	// Origin of the request; FromRequest fills these.
+	IP        string
+	UserAgent string
+	RequestID string
+	// Meta holds details; never secrets.
+	Meta map[string]any
+}
+
+// Origin carries the request facts an entry records.
+type Origin struct {
+	IP, UserAgent, RequestID string
+}
+
+// FromRequest copies the origin of a request (the strings outlive it).
+func FromRequest(c *fiber.Ctx) Origin {
+	return Origin{
+		IP:        strings.Clone(c.IP()),
+		UserAgent: strings.Clone(truncate(c.Get(fiber.HeaderUserAgent), 512)),
+		RequestID: httpx.RequestID(c),
+	}
+}
+
+// With returns e with the origin o.
+func (e Entry) With(o Origin) Entry {
+	e.IP, e.UserAgent, e.RequestID = o.IP, o.UserAgent, o.RequestID
+	return e
+}
+
+// Write records e with db (a transaction or the pool).
+func Write(ctx context.Context, db sqlx.ExtContext, e Entry) error {
+	meta := []byte("{}")
+	if len(e.Meta) > 0 {
+		var err error
+		if meta, err = json.Marshal(e.Meta); err != nil {
+			return fmt.Errorf("audit %s: encode meta: %w", e.Action, err)
+		}
+	}
+	var ip any
+	if parsed := net.ParseIP(e.IP); parsed != nil {
+		ip = parsed.String()
+	}
+	_, err := db.ExecContext(ctx, `
+		INSERT INTO audit_log (actor_id, action, module, target_type, target_id, ip, user_agent, request_id, success, meta)
+		VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), $6::inet, nullif($7, ''), nullif($8, ''), $9, $10)`,
+		e.ActorID, e.Action, e.Module, e.TargetType, e.TargetID, ip, e.UserAgent, e.RequestID, e.Success, string(meta))
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
