@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"go.uber.org/fx"
@@ -64,6 +63,7 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 	srv := jobs.NewServer(r.rdb, jobs.ServerConfig{
 		Queues:          queues,
 		Concurrency:     r.cfg.WorkerConcurrency,
+		PollInterval:    r.cfg.WorkerPollInterval,
 		ShutdownTimeout: shareOf(r.cfg.ShutdownTimeout),
 	}, log)
 	schedules := []jobs.Schedule{{Spec: "@hourly", TaskType: OutboxPruneJob}}
@@ -76,7 +76,7 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 	if err != nil {
 		return err
 	}
-	relay := events.NewRelay(events.RelayConfig{DSN: r.cfg.DatabaseURL, Poll: time.Second},
+	relay := events.NewRelay(events.RelayConfig{Poll: r.cfg.RelayPollInterval, Keep: r.cfg.OutboxRetention > 0},
 		r.pool, d.Client, subs, log, relayCounter{d.Metrics})
 
 	d.LC.Append(fx.Hook{

@@ -6,7 +6,10 @@
 //     the same bytes, driven by the same in-process fasthttp load generator;
 //   - BenchmarkEvents and BenchmarkEventsRatio: events per second from
 //     outbox publish (one transaction per event) to subscriber handler,
-//     against raw asynq enqueue to handler on a private Redis.
+//     against raw asynq enqueue to handler on a private Redis;
+//   - BenchmarkEventsWhatIf (only with BENCH_WHATIF=1): the relay change
+//     docs/performance.md proposes, emulated through the exported API, and
+//     the rate at which the publishers alone commit outbox rows.
 //
 // The package holds benchmarks only; `go test` without -bench runs nothing.
 // They need PostgreSQL and redis-server like the other tests (see

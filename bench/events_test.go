@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -121,6 +122,9 @@ type rawSide struct {
 	client     *asynq.Client
 	sink       sink
 	publishers int
+	// db, when set, makes each send write a row and commit before it
+	// enqueues: what a module would do without the outbox.
+	db *sqlx.DB
 }
 
 func startRaw(b *testing.B, concurrency, publishers int) *rawSide {
@@ -131,6 +135,9 @@ func startRaw(b *testing.B, concurrency, publishers int) *rawSide {
 		Concurrency: concurrency,
 		Queues:      map[string]int{rawQueue: 1},
 		LogLevel:    asynq.FatalLevel,
+		// The same idle poll as Veza's worker (WORKER_POLL_INTERVAL):
+		// asynq's default second would throttle a side whose queue runs dry.
+		TaskCheckInterval: 100 * time.Millisecond,
 	})
 	mux := asynq.HandlerFunc(func(context.Context, *asynq.Task) error { s.sink.hit(); return nil })
 	if err := srv.Start(mux); err != nil {
@@ -145,6 +152,11 @@ func (s *rawSide) run(b *testing.B, n int) timing {
 	ctx := context.Background()
 	start := time.Now()
 	fanOut(b, n, s.publishers, func(i int) error {
+		if s.db != nil {
+			if err := writeRow(ctx, s.db, i, nil); err != nil {
+				return err
+			}
+		}
 		// The same body as the relay builds for an event, made here as a
 		// producer would.
 		body, err := jobs.Encode(1, events.Event{ID: uuid.Must(uuid.NewV7()), Type: evType, Module: evModule,
@@ -159,6 +171,28 @@ func (s *rawSide) run(b *testing.B, n int) timing {
 	return timing{send: sent, total: s.sink.wait(b, done, n).Sub(start)}
 }
 
+// writeRow is a module's own write: one row in a transaction, plus whatever
+// also belongs in it.
+func writeRow(ctx context.Context, db *sqlx.DB, i int, also func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_writes (seq) VALUES ($1)`, i); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if also != nil {
+		if err := also(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+const writesTable = `CREATE TABLE IF NOT EXISTS bench_writes (id bigserial PRIMARY KEY, seq integer NOT NULL, at timestamptz NOT NULL DEFAULT now())`
+
 func payloadJSON(i int) []byte { return []byte(`{"seq":` + strconv.Itoa(i) + `}`) }
 
 // vezaSide publishes events through the outbox, one transaction per event,
@@ -170,15 +204,66 @@ type vezaSide struct {
 	rounds     int // relay rounds so far (distinct dispatched_at), see relayRounds
 	sink       *sink
 	publishers int
+	// write adds a row of the module's own to each publishing transaction.
+	write bool
 }
 
 func startVeza(b *testing.B, concurrency, publishers int) *vezaSide {
 	s := &vezaSide{sink: &sink{}, publishers: publishers}
 	srv := apptest.Start(b, apptest.Options{
 		Modules: []app.Module{eventsModule(s.sink)},
-		Env:     map[string]string{"WORKER_CONCURRENCY": strconv.Itoa(concurrency)},
+		Env:     vezaEnv(concurrency),
 	})
 	s.db, s.dsn = srv.Runtime.DB(), srv.Config.DatabaseURL
+	if _, err := s.db.Exec(writesTable); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func vezaEnv(concurrency int) map[string]string {
+	env := map[string]string{"WORKER_CONCURRENCY": strconv.Itoa(concurrency)}
+	if v := os.Getenv("BENCH_OUTBOX_RETENTION"); v != "" {
+		env["OUTBOX_RETENTION"] = v // 0: the relay deletes rows instead of marking them
+	}
+	return env
+}
+
+// commitSide only commits one small row per event: the ceiling of any
+// outbox that writes each event in a transaction of its own.
+type commitSide struct {
+	db         *sqlx.DB
+	publishers int
+}
+
+func startCommit(b *testing.B, publishers int) *commitSide {
+	naive := startNaive(b, 1, publishers)
+	return &commitSide{db: naive.db, publishers: publishers}
+}
+
+func (s *commitSide) run(b *testing.B, n int) timing {
+	ctx := context.Background()
+	start := time.Now()
+	fanOut(b, n, s.publishers, func(i int) error { return writeRow(ctx, s.db, i, nil) })
+	d := time.Since(start)
+	return timing{send: d, total: d}
+}
+
+// startNaive is the raw side writing to a database of its own before each
+// enqueue.
+func startNaive(b *testing.B, concurrency, publishers int) *rawSide {
+	s := startRaw(b, concurrency, publishers)
+	// The same connection settings as Veza's pool (platform/db): one round
+	// trip per parameterised statement.
+	db, err := sqlx.Open("postgres", testkit.NewDatabase(b)+"&binary_parameters=yes")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(writesTable); err != nil {
+		b.Fatal(err)
+	}
+	s.db = db
 	return s
 }
 
@@ -187,6 +272,12 @@ func (s *vezaSide) run(b *testing.B, n int) timing {
 	ctx := context.Background()
 	start := time.Now()
 	fanOut(b, n, s.publishers, func(i int) error {
+		if s.write {
+			return writeRow(ctx, s.db, i, func(tx *sqlx.Tx) error {
+				_, err := (events.Outbox{}).Publish(ctx, tx, evModule, evType, map[string]int{"seq": i})
+				return err
+			})
+		}
 		tx, err := s.db.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
@@ -245,43 +336,67 @@ func BenchmarkEvents(b *testing.B) {
 	b.Run("veza", func(b *testing.B) { benchSide(b, veza, n, "events/s") })
 }
 
-// BenchmarkEventsRatio alternates raw and veza rounds of BENCH_EVENTS each,
-// BENCH_EVENT_ROUNDS times, and reports both rates and ratio_events (veza/raw).
+// BenchmarkEventsRatio alternates rounds of BENCH_EVENTS each, BENCH_EVENT_ROUNDS
+// times, of four sides, and reports their rates and two ratios:
+//
+//   - ratio_events: outbox publish -> subscriber, against raw asynq enqueue ->
+//     handler (the issue's target, 0.8);
+//   - ratio_with_write: a write plus an outbox publish in one transaction,
+//     against the same write committed and then enqueued with asynq directly
+//     (what the outbox costs over doing without it).
+//
 // -benchtime does not apply.
 func BenchmarkEventsRatio(b *testing.B) {
 	n, publishers, concurrency := eventSettings(b)
 	rounds := envInt(b, envEventRounds, 3)
 	raw := startRaw(b, concurrency, publishers)
+	naive := startNaive(b, concurrency, publishers)
+	commits := startCommit(b, publishers)
 	veza := startVeza(b, concurrency, publishers)
-	raw.run(b, min(n, 100))
-	veza.run(b, min(n, 100))
+	vezaWrite := startVeza(b, concurrency, publishers)
+	vezaWrite.write = true
+	for _, s := range []side{raw, naive, commits, veza, vezaWrite} {
+		s.run(b, min(n, 100))
+	}
 	veza.relayRounds(b)
 	waits := newPGWaits(b, veza.dsn)
-	var rawSum, vezaSum timing
+	var rawSum, naiveSum, commitSum, vezaSum, writeSum timing
+	add := func(sum *timing, t timing) { sum.send += t.send; sum.total += t.total }
+	rate := func(t timing) float64 { return float64(n) / t.total.Seconds() }
 	b.ResetTimer()
 	for r := range rounds {
 		runtime.GC()
 		tr := raw.run(b, n)
 		runtime.GC()
+		tn := naive.run(b, n)
+		runtime.GC()
+		tc := commits.run(b, n)
+		runtime.GC()
 		var tv timing
 		waits.during(func() { tv = veza.run(b, n) })
-		rawSum.send += tr.send
-		rawSum.total += tr.total
-		vezaSum.send += tv.send
-		vezaSum.total += tv.total
+		runtime.GC()
+		tw := vezaWrite.run(b, n)
+		add(&rawSum, tr)
+		add(&naiveSum, tn)
+		add(&commitSum, tc)
+		add(&vezaSum, tv)
+		add(&writeSum, tw)
 		relayed := veza.relayRounds(b)
-		b.Logf("round %d: raw=%.0f tasks/s (enqueued at %.0f/s) veza=%.0f events/s (published at %.0f/s, %d relay rounds of %.1f rows)", r+1,
-			float64(n)/tr.total.Seconds(), float64(n)/tr.send.Seconds(),
-			float64(n)/tv.total.Seconds(), float64(n)/tv.send.Seconds(), relayed, float64(n)/float64(max(relayed, 1)))
+		b.Logf("round %d: raw=%.0f tasks/s veza=%.0f events/s (published at %.0f/s, %d relay rounds) commits=%.0f/s; write+enqueue=%.0f/s write+publish=%.0f/s",
+			r+1, rate(tr), rate(tv), float64(n)/tv.send.Seconds(), relayed, rate(tc), rate(tn), rate(tw))
 	}
 	b.StopTimer()
 	waits.report(b, "the veza rounds")
 	total := float64(rounds * n)
-	rawRate, vezaRate := total/rawSum.total.Seconds(), total/vezaSum.total.Seconds()
-	b.ReportMetric(rawRate, "raw_tasks/s")
-	b.ReportMetric(vezaRate, "veza_events/s")
-	b.ReportMetric(total/rawSum.send.Seconds(), "raw_enqueued/s")
+	perSec := func(t timing) float64 { return total / t.total.Seconds() }
+	b.ReportMetric(perSec(rawSum), "raw_tasks/s")
+	b.ReportMetric(perSec(vezaSum), "veza_events/s")
 	b.ReportMetric(total/vezaSum.send.Seconds(), "veza_published/s")
-	b.ReportMetric(vezaRate/rawRate, "ratio_events")
+	b.ReportMetric(perSec(commitSum), "commits/s")
+	b.ReportMetric(perSec(naiveSum), "write+enqueue/s")
+	b.ReportMetric(perSec(writeSum), "write+publish/s")
+	b.ReportMetric(perSec(vezaSum)/perSec(rawSum), "ratio_events")
+	b.ReportMetric(perSec(vezaSum)/perSec(commitSum), "ratio_to_commits")
+	b.ReportMetric(perSec(writeSum)/perSec(naiveSum), "ratio_with_write")
 	b.ReportMetric(0, "ns/op")
 }

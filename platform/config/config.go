@@ -82,6 +82,10 @@ type Config struct {
 	UploadDir string `mapstructure:"upload_dir"`
 
 	WorkerConcurrency int `mapstructure:"worker_concurrency"`
+	// WorkerPollInterval is how often an idle worker looks for new tasks.
+	WorkerPollInterval time.Duration `mapstructure:"worker_poll_interval"`
+	// RelayPollInterval is how often an idle relay looks for outbox rows.
+	RelayPollInterval time.Duration `mapstructure:"relay_poll_interval"`
 	// OutboxRetention is how long dispatched outbox rows are kept.
 	OutboxRetention time.Duration `mapstructure:"outbox_retention"`
 
@@ -118,6 +122,8 @@ func defaults() map[string]any {
 		"log_format":                 "json",
 		"upload_dir":                 "var/uploads",
 		"worker_concurrency":         10,
+		"worker_poll_interval":       "100ms",
+		"relay_poll_interval":        "100ms",
 		"outbox_retention":           "168h",
 		"veza_modules_file":          "modules.yaml",
 	}
@@ -267,6 +273,8 @@ func (c *Config) Validate() error {
 		{c.ShutdownTimeout < time.Second, "SHUTDOWN_TIMEOUT", "at least 1s"},
 		{c.DatabaseMaxOpenConns < 1, "DATABASE_MAX_OPEN_CONNS", "at least 1"},
 		{c.WorkerConcurrency < 1, "WORKER_CONCURRENCY", "at least 1"},
+		{c.WorkerPollInterval < time.Millisecond, "WORKER_POLL_INTERVAL", "at least 1ms"},
+		{c.RelayPollInterval < time.Millisecond, "RELAY_POLL_INTERVAL", "at least 1ms"},
 	}
 	for _, ch := range checks {
 		if ch.bad {

@@ -13,9 +13,6 @@ import (
 	"github.com/veza/veza/platform/jobs"
 )
 
-// Channel is the PostgreSQL NOTIFY channel that wakes the relay.
-const Channel = "veza_outbox"
-
 // JobOptions are the asynq options a job enqueued through the outbox keeps.
 type JobOptions struct {
 	// TaskID deduplicates the job; default: the outbox row's id.
@@ -31,14 +28,13 @@ type JobOptions struct {
 type Outbox struct{}
 
 // insertRow takes JSON as text: with binary_parameters (see platform/db) a
-// []byte would be sent in jsonb's binary format, which it is not.
+// []byte would be sent in jsonb's binary format, which it is not. It sends no
+// NOTIFY: PostgreSQL serialises the commits of every transaction that
+// notified (one lock for the whole server, held through the WAL flush), which
+// halved write throughput under concurrency; the relay polls instead (ADR 2).
 const insertRow = `
-WITH row AS (
 	INSERT INTO outbox (id, kind, type, module, payload, audience, options)
-	VALUES ($1, $2, $3, $4, $5, $6::uuid[], $7)
-	RETURNING id
-)
-SELECT pg_notify('` + Channel + `', '') FROM row`
+	VALUES ($1, $2, $3, $4, $5, $6::uuid[], $7)`
 
 // Publish records event eventType from module with payload (marshalled to
 // JSON) about audience.

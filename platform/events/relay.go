@@ -19,16 +19,23 @@ import (
 
 // RelayConfig tunes the relay.
 type RelayConfig struct {
-	// DSN opens the LISTEN connection (lib/pq's Listener needs its own).
-	DSN string
 	// Batch is how many rows one round claims.
 	Batch int
-	// Poll is the fallback interval when no NOTIFY arrives.
+	// Poll is how long the relay sleeps when the outbox has nothing ready.
+	// While rows keep coming it does not sleep at all.
 	Poll time.Duration
 	// Parallel enqueues at once within a round.
 	Parallel int
-	// Retention keeps delivered event tasks in Redis so a duplicate enqueue is
-	// still refused after the first one has run.
+	// Keep marks dispatched rows instead of deleting them, for inspection
+	// (OUTBOX_RETENTION > 0); the hourly prune deletes them later.
+	Keep bool
+	// Retention keeps delivered event tasks in Redis so that a duplicate
+	// enqueue (a crash between enqueue and marking the row) is refused even
+	// after the first delivery ran. Off by default: every retained task costs
+	// Redis memory (a day of 1,000 events/s at an hour's retention is
+	// millions of entries), and subscribers deduplicate on the event id
+	// anyway. While a task is pending or running, its id refuses duplicates
+	// regardless.
 	Retention time.Duration
 }
 
@@ -59,13 +66,10 @@ func NewRelay(cfg RelayConfig, pool *sqlx.DB, client jobs.Enqueuer, subs *Subscr
 		cfg.Batch = 200
 	}
 	if cfg.Poll <= 0 {
-		cfg.Poll = time.Second
+		cfg.Poll = 100 * time.Millisecond
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = 8
-	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = time.Hour
+		cfg.Parallel = 16
 	}
 	return &Relay{cfg: cfg, db: pool, client: client, subs: subs, log: log.Named("relay"), count: count, stop: make(chan struct{})}
 }
@@ -84,37 +88,16 @@ func (r *Relay) Stop() {
 
 func (r *Relay) loop() {
 	defer r.wg.Done()
-	wake := make(chan struct{}, 1)
-	listener := pq.NewListener(r.cfg.DSN, 100*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
-		if err != nil {
-			r.log.Debug("outbox listener", zap.Error(err))
-		}
-		// A reconnect may have missed notifications: look now.
-		nudge(wake)
-	})
-	defer listener.Close()
-	if err := listener.Listen(Channel); err != nil {
-		r.log.Warn("outbox LISTEN failed; polling only", zap.Error(err))
-	}
-	ticker := time.NewTicker(r.cfg.Poll)
-	defer ticker.Stop()
-	nudge(wake)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
-		case <-listener.Notify:
-		case <-ticker.C:
-		case <-wake:
+		case <-timer.C:
 		}
 		r.drain()
-	}
-}
-
-func nudge(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
+		timer.Reset(r.cfg.Poll)
 	}
 }
 
@@ -195,8 +178,11 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 		}
 	}
 	if len(done) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::uuid[])`,
-			pq.Array(uuidStrings(done))); err != nil {
+		mark := `UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::uuid[])`
+		if !r.cfg.Keep {
+			mark = `DELETE FROM outbox WHERE id = ANY($1::uuid[])`
+		}
+		if _, err := tx.ExecContext(ctx, mark, pq.Array(uuidStrings(done))); err != nil {
 			return 0, fmt.Errorf("relay: mark dispatched: %w", err)
 		}
 	}
@@ -256,9 +242,11 @@ func (r *Relay) enqueue(ctx context.Context, rw row) error {
 		return err
 	}
 	for _, sub := range r.subs.Subscribers(rw.Type) {
-		task := asynq.NewTask(jobs.EventTaskType(sub, rw.Type), body)
-		_, err := r.client.EnqueueContext(ctx, task, asynq.Queue(sub),
-			asynq.TaskID(rw.ID.String()+":"+sub), asynq.Retention(r.cfg.Retention))
+		opts := []asynq.Option{asynq.Queue(sub), asynq.TaskID(rw.ID.String() + ":" + sub)}
+		if r.cfg.Retention > 0 {
+			opts = append(opts, asynq.Retention(r.cfg.Retention))
+		}
+		_, err := r.client.EnqueueContext(ctx, asynq.NewTask(jobs.EventTaskType(sub, rw.Type), body), opts...)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return fmt.Errorf("enqueue %s for %s: %w", rw.Type, sub, err)
 		}

@@ -14,6 +14,10 @@ type ServerConfig struct {
 	Queues map[string]int
 	// Concurrency is the number of tasks handled at once.
 	Concurrency int
+	// PollInterval is how often an idle worker looks for tasks again. asynq's
+	// default, one second, adds up to a second of latency to every task
+	// that arrives while the queues are empty.
+	PollInterval time.Duration
 	// ShutdownTimeout is how long running tasks get to finish on stop before
 	// they are pushed back to Redis for another worker.
 	ShutdownTimeout time.Duration
@@ -24,11 +28,12 @@ type ServerConfig struct {
 // (it would fail them, hibiken/asynq#628).
 func NewServer(rdb redis.UniversalClient, cfg ServerConfig, log *zap.Logger) *asynq.Server {
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Queues:          cfg.Queues,
-		Concurrency:     cfg.Concurrency,
-		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          zapLogger{log.Named("asynq").Sugar()},
-		LogLevel:        asynq.WarnLevel,
+		Queues:            cfg.Queues,
+		Concurrency:       cfg.Concurrency,
+		TaskCheckInterval: cfg.PollInterval,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		Logger:            zapLogger{log.Named("asynq").Sugar()},
+		LogLevel:          asynq.WarnLevel,
 		// A Redis outage is reported by /readyz; the health check only logs.
 		HealthCheckFunc: func(err error) {
 			if err != nil {
