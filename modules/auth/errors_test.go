@@ -175,15 +175,18 @@ func TestForgedTokens(t *testing.T) {
 		"alg none":           sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, with(func(jwt.MapClaims) {})),
 		"other algorithm":    sign(jwt.SigningMethodHS512, secret, with(func(jwt.MapClaims) {})),
 		"wrong secret":       sign(jwt.SigningMethodHS256, []byte(strings.Repeat("k", 40)), with(func(jwt.MapClaims) {})),
-		"expired":            sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix(); c["iat"] = now.Add(-20 * time.Minute).Unix() })),
-		"no expiry":          sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { delete(c, "exp") })),
-		"wrong audience":     sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["aud"] = []string{"someone-else"} })),
-		"wrong issuer":       sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iss"] = "evil" })),
-		"issued in future":   sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() })),
-		"stale version":      sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["token_version"] = 0 })),
-		"unknown user":       sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sub"] = uuid.NewString() })),
-		"unknown session":    sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sid"] = uuid.NewString() })),
-		"garbage":            "not.a.jwt",
+		"expired": sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) {
+			c["exp"] = now.Add(-time.Minute).Unix()
+			c["iat"] = now.Add(-20 * time.Minute).Unix()
+		})),
+		"no expiry":        sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"wrong audience":   sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["aud"] = []string{"someone-else"} })),
+		"wrong issuer":     sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iss"] = "evil" })),
+		"issued in future": sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix() })),
+		"stale version":    sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["token_version"] = 0 })),
+		"unknown user":     sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sub"] = uuid.NewString() })),
+		"unknown session":  sign(jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sid"] = uuid.NewString() })),
+		"garbage":          "not.a.jwt",
 	}
 	for name, token := range forged {
 		t.Run(name, func(t *testing.T) {

@@ -94,7 +94,7 @@ func (e *env) mailTo(t testing.TB, address, path string, skip int) string {
 
 type received struct {
 	to, subject, body string
-	header           mail.Header
+	header            mail.Header
 }
 
 func (e *env) mails(t testing.TB) []received {

@@ -295,10 +295,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 
 // Tokens is the answer of login and refresh.
 type Tokens struct {
-	AccessToken  string     `json:"access_token"`
-	RefreshToken string     `json:"refresh_token"`
-	TokenType    string     `json:"token_type"`
-	ExpiresIn    int        `json:"expires_in"`
+	AccessToken  string      `json:"access_token"`
+	RefreshToken string      `json:"refresh_token"`
+	TokenType    string      `json:"token_type"`
+	ExpiresIn    int         `json:"expires_in"`
 	User         PrivateUser `json:"user"`
 }
 
