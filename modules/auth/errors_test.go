@@ -117,7 +117,7 @@ func TestVerificationTokens(t *testing.T) {
 	first := e.mailTo(t, "twice@example.com", "/verify-email", 0)
 	e.Do(t, "POST", "/api/v1/auth/resend-verification", map[string]string{"email": "twice@example.com"}).Status(t, 202)
 	e.Do(t, "POST", "/api/v1/auth/resend-verification", map[string]string{"email": "ghost@example.com"}).Status(t, 202)
-	second := e.mailTo(t, "twice@example.com", "/verify-email", 1)
+	second := e.mailTo(t, "twice@example.com", "/verify-email", 1, first)
 	if first == second {
 		t.Fatal("resend reused the token")
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -69,27 +70,38 @@ func (e *env) register(t testing.TB, username, email, pw string) user {
 var tokenLink = regexp.MustCompile(`https://veza\.test(/[a-z-]+)\?token=([A-Za-z0-9_\-]+)`)
 
 // mailTo waits for a mail to address whose link goes to path and returns
-// its token.
-func (e *env) mailTo(t testing.TB, address, path string, skip int) string {
+// its token; with skip, it waits for skip+1 such mails and returns a token
+// not among the first skip found (files written in the same second have no
+// order).
+func (e *env) mailTo(t testing.TB, address, path string, skip int, except ...string) string {
 	t.Helper()
 	var token string
 	apptest.Eventually(t, 15*time.Second, "mail to "+address, func() bool {
-		found := 0
-		for _, m := range e.mails(t) {
-			if m.to != address {
-				continue
-			}
-			if sub := tokenLink.FindStringSubmatch(m.body); sub != nil && sub[1] == path {
-				if found == skip {
-					token = sub[2]
-					return true
-				}
-				found++
+		tokens := e.tokens(t, address, path)
+		if len(tokens) <= skip {
+			return false
+		}
+		for _, tk := range tokens {
+			if !slices.Contains(except, tk) {
+				token = tk
+				return true
 			}
 		}
 		return false
 	})
 	return token
+}
+
+// tokens lists the tokens of the mails to address whose link goes to path.
+func (e *env) tokens(t testing.TB, address, path string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range e.mails(t) {
+		if sub := tokenLink.FindStringSubmatch(m.body); m.to == address && sub != nil && sub[1] == path {
+			out = append(out, sub[2])
+		}
+	}
+	return out
 }
 
 type received struct {
