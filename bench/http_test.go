@@ -56,6 +56,8 @@ type target struct {
 	addr   string // host:port
 	path   string
 	client *fasthttp.HostClient
+	// auth, when set, is sent as the Authorization header.
+	auth string
 }
 
 func newTarget(name, addr, path string, conns int) *target {
@@ -75,6 +77,9 @@ func (t *target) worker() (do func() error, release func()) {
 	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	req.SetRequestURI("http://" + t.addr + t.path)
 	req.Header.SetMethod(fasthttp.MethodGet)
+	if t.auth != "" {
+		req.Header.Set(fasthttp.HeaderAuthorization, t.auth)
+	}
 	do = func() error {
 		if err := t.client.Do(req, res); err != nil {
 			return fmt.Errorf("%s GET %s: %w", t.name, t.path, err)

@@ -33,6 +33,8 @@ type Authenticator struct {
 	ttl    time.Duration
 	now    func() time.Time
 
+	verified [verifiedShards]verifiedShard
+
 	mu    sync.RWMutex
 	users map[uuid.UUID]*cachedUser
 	// gen counts invalidations so that a load racing one is not cached.
@@ -47,22 +49,21 @@ type cachedUser struct {
 }
 
 func newAuthenticator(tokens *tokenIssuer, st *store, rdb redis.UniversalClient, s *Settings, log *zap.Logger) *Authenticator {
-	return &Authenticator{tokens: tokens, store: st, rdb: rdb, log: log, ttl: s.TokenCacheTTL, now: time.Now,
+	a := &Authenticator{tokens: tokens, store: st, rdb: rdb, log: log, ttl: s.TokenCacheTTL, now: time.Now,
 		users: map[uuid.UUID]*cachedUser{}}
+	for i := range a.verified {
+		a.verified[i].m = map[string]*verifiedToken{}
+	}
+	return a
 }
 
 // Authenticate implements authn.Authenticator.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (*authn.Principal, error) {
-	claims, err := a.tokens.parse(token)
+	vt, err := a.verify(token)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", authn.ErrInvalidToken, err)
+		return nil, err
 	}
-	uid, err1 := uuid.Parse(claims.Subject)
-	sid, err2 := uuid.Parse(claims.SessionID)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("%w: malformed sub or sid", authn.ErrInvalidToken)
-	}
-	version, banned, live, err := a.state(ctx, uid, sid)
+	version, banned, live, err := a.state(ctx, vt.uid, vt.sid)
 	if errors.Is(err, errNotFound) {
 		return nil, fmt.Errorf("%w: no such user", authn.ErrInvalidToken)
 	}
@@ -72,12 +73,78 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*authn.
 	switch {
 	case banned:
 		return nil, httpx.Forbidden("account_banned", "this account is banned")
-	case version != claims.TokenVersion:
-		return nil, fmt.Errorf("%w: token version %d is revoked", authn.ErrInvalidToken, claims.TokenVersion)
+	case version != vt.version:
+		return nil, fmt.Errorf("%w: token version %d is revoked", authn.ErrInvalidToken, vt.version)
 	case !live:
 		return nil, fmt.Errorf("%w: the session has ended", authn.ErrInvalidToken)
 	}
-	return &authn.Principal{UserID: uid, Role: claims.Role, TokenID: claims.ID, SessionID: sid}, nil
+	return &authn.Principal{UserID: vt.uid, Role: vt.role, TokenID: vt.jti, SessionID: vt.sid}, nil
+}
+
+// verifiedToken is what a checked signature and claims yield.
+type verifiedToken struct {
+	uid, sid uuid.UUID
+	role     string
+	jti      string
+	version  int
+	expires  time.Time
+}
+
+// verify checks a token's signature and claims. A client sends the same
+// token on every request for its lifetime, so the result is remembered:
+// the same bytes always verify the same way, and only the expiry needs
+// checking again. That keeps the HMAC and the JSON decoding off all but the
+// first request of each token.
+func (a *Authenticator) verify(token string) (*verifiedToken, error) {
+	now := a.now()
+	sh := &a.verified[shardOf(token)]
+	sh.mu.RLock()
+	vt, ok := sh.m[token]
+	sh.mu.RUnlock()
+	if ok && now.Before(vt.expires) {
+		return vt, nil
+	}
+	claims, err := a.tokens.parse(token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", authn.ErrInvalidToken, err)
+	}
+	uid, err1 := uuid.Parse(claims.Subject)
+	sid, err2 := uuid.Parse(claims.SessionID)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("%w: malformed sub or sid", authn.ErrInvalidToken)
+	}
+	vt = &verifiedToken{uid: uid, sid: sid, role: claims.Role, jti: claims.ID, version: claims.TokenVersion,
+		expires: claims.ExpiresAt.Time}
+	sh.mu.Lock()
+	if len(sh.m) >= verifiedPerShard {
+		for k := range sh.m { // evict an arbitrary entry: map order is random
+			delete(sh.m, k)
+			break
+		}
+	}
+	sh.m[strings.Clone(token)] = vt // the caller's string may live in a reused buffer
+	sh.mu.Unlock()
+	return vt, nil
+}
+
+const (
+	verifiedShards   = 16
+	verifiedPerShard = 8192
+)
+
+type verifiedShard struct {
+	mu sync.RWMutex
+	m  map[string]*verifiedToken
+}
+
+func shardOf(token string) int {
+	// FNV-1a over the signature's end, which is what differs between tokens.
+	h := uint32(2166136261)
+	for i := max(0, len(token)-16); i < len(token); i++ {
+		h ^= uint32(token[i])
+		h *= 16777619
+	}
+	return int(h % verifiedShards)
 }
 
 func (a *Authenticator) state(ctx context.Context, uid, sid uuid.UUID) (version int, banned, live bool, err error) {

@@ -105,7 +105,7 @@ func defaults() map[string]any {
 		"app_public_url":             "",
 		"database_url":               "",
 		"database_max_open_conns":    25,
-		"database_max_idle_conns":    10,
+		"database_max_idle_conns":    25,
 		"database_conn_max_lifetime": "30m",
 		"migrate_on_start":           true,
 		"redis_url":                  "redis://127.0.0.1:6379/0",
