@@ -98,23 +98,16 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
 		return nil
 	}
-	var msg mail.Message
-	switch job.Kind {
-	case mailVerify:
-		token, hash := newOpaqueToken("")
-		if err := m.store.addEmailToken(ctx, u.ID, mailVerify, hash, m.now().Add(m.settings.VerificationTTL)); err != nil {
-			return err
-		}
-		msg = m.verifyMessage(u, token)
-	case mailReset:
-		token, hash := newOpaqueToken("")
-		if err := m.store.addEmailToken(ctx, u.ID, mailReset, hash, m.now().Add(m.settings.ResetTTL)); err != nil {
-			return err
-		}
-		msg = m.resetMessage(u, token)
-	default:
+	kind, ok := m.kinds()[job.Kind]
+	if !ok {
 		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
 	}
+	token, hash := newOpaqueToken("")
+	if err := m.store.addEmailToken(ctx, u.ID, job.Kind, hash, m.now().Add(kind.ttl)); err != nil {
+		return err
+	}
+	msg := mail.Message{From: m.settings.MailFrom, To: []string{u.Email}, Subject: kind.subject,
+		Text: fmt.Sprintf(kind.text, u.Username, m.base+kind.path+"?token="+url.QueryEscape(token), human(kind.ttl))}
 	id, err := m.sender.Send(ctx, msg)
 	if err != nil {
 		return fmt.Errorf("send %s mail to user %s: %w", job.Kind, u.ID, err)
@@ -123,27 +116,22 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-func (m *mailer) link(path, token string) string {
-	return m.base + path + "?token=" + url.QueryEscape(token)
+// mailKind is one kind of mail with a single-use link.
+type mailKind struct {
+	ttl           time.Duration
+	path, subject string
+	// text takes the username, the link and the link's lifetime.
+	text string
 }
 
-func (m *mailer) verifyMessage(u *User, token string) mail.Message {
-	link := m.link("/verify-email", token)
-	return mail.Message{
-		From: m.settings.MailFrom, To: []string{u.Email}, Subject: "Verify your email address",
-		Text: fmt.Sprintf("Hello %s,\n\nwelcome to Veza. Confirm that this address is yours by opening this link:\n\n%s\n\n"+
-			"The link works once, for %s. If you did not create an account, ignore this message.\n",
-			u.Username, link, human(m.settings.VerificationTTL)),
-	}
-}
-
-func (m *mailer) resetMessage(u *User, token string) mail.Message {
-	link := m.link("/reset-password", token)
-	return mail.Message{
-		From: m.settings.MailFrom, To: []string{u.Email}, Subject: "Reset your password",
-		Text: fmt.Sprintf("Hello %s,\n\nsomeone asked to reset the password of your Veza account. To choose a new one, open this link:\n\n%s\n\n"+
-			"The link works once, for %s. If it was not you, ignore this message: your password stays as it is.\n",
-			u.Username, link, human(m.settings.ResetTTL)),
+func (m *mailer) kinds() map[string]mailKind {
+	return map[string]mailKind{
+		mailVerify: {ttl: m.settings.VerificationTTL, path: "/verify-email", subject: "Verify your email address",
+			text: "Hello %s,\n\nwelcome to Veza. Confirm that this address is yours by opening this link:\n\n%s\n\n" +
+				"The link works once, for %s. If you did not create an account, ignore this message.\n"},
+		mailReset: {ttl: m.settings.ResetTTL, path: "/reset-password", subject: "Reset your password",
+			text: "Hello %s,\n\nsomeone asked to reset the password of your Veza account. To choose a new one, open this link:\n\n%s\n\n" +
+				"The link works once, for %s. If it was not you, ignore this message: your password stays as it is.\n"},
 	}
 }
 
