@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/platform/audit"
 	"github.com/veza/veza/platform/httpx"
 )
 
@@ -31,7 +32,7 @@ func userCreate(svc *Service) app.CommandFunc {
 		}
 		u, err := svc.CreateAccount(ctx, NewAccount{Username: *username, Email: *email, Password: *pw, Role: *role, Verified: *verified})
 		if err != nil {
-			return describe(err)
+			return describe("user create", err)
 		}
 		fmt.Fprintf(out, "created user %s (%s, %s, role %s, verified %v)\n", u.ID, u.Username, u.Email, u.Role, u.EmailVerifiedAt != nil)
 		return nil
@@ -39,7 +40,7 @@ func userCreate(svc *Service) app.CommandFunc {
 }
 
 // describe turns an HTTP answer into a command-line error.
-func describe(err error) error {
+func describe(command string, err error) error {
 	var he *httpx.Error
 	if !errors.As(err, &he) {
 		return err
@@ -52,5 +53,31 @@ func describe(err error) error {
 		}
 		msg = strings.Join(parts, "; ")
 	}
-	return fmt.Errorf("user create: %s", msg)
+	return fmt.Errorf("%s: %s", command, msg)
+}
+
+// userSetRole is `veza user set-role --email E --role R`.
+func userSetRole(svc *Service) app.CommandFunc {
+	return func(ctx context.Context, args []string, out io.Writer) error {
+		fs := flag.NewFlagSet("user set-role", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		email := fs.String("email", "", "email address")
+		role := fs.String("role", "", "the new role")
+		if err := fs.Parse(args); err != nil || *email == "" || *role == "" || fs.NArg() > 0 {
+			return fmt.Errorf("usage: veza user set-role --email E --role R: %w", app.ErrUsage)
+		}
+		u, err := svc.store.userByEmail(ctx, normalizeEmail(*email))
+		if errors.Is(err, errNotFound) {
+			return fmt.Errorf("user set-role: no account has the email %s", *email)
+		}
+		if err != nil {
+			return err
+		}
+		u, err = svc.SetRole(ctx, nil, u.ID, *role, audit.Origin{})
+		if err != nil {
+			return describe("user set-role", err)
+		}
+		fmt.Fprintf(out, "user %s (%s) now has the role %s\n", u.ID, u.Username, u.Role)
+		return nil
+	}
 }

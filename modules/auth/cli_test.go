@@ -56,9 +56,22 @@ func TestUserCreateCommand(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "usage: veza user create") {
 		t.Fatalf("missing flags: %d %q", code, errOut)
 	}
-	code, _, _ = run("user", "create", "--email", "c@example.com", "--username", "maker", "--password", strongPassword, "--role", "creator", "--verified")
+	code, _, _ = run("user", "create", "--email", "c@example.com", "--username", "maker", "--password", strongPassword, "--verified")
 	if code != 0 {
-		t.Fatal("creator not created")
+		t.Fatal("user not created")
+	}
+	early := e.login(t, "c@example.com", strongPassword)
+	code, out, errOut = run("user", "set-role", "--email", "C@example.com", "--role", "creator")
+	if code != 0 || !strings.Contains(out, "now has the role creator") {
+		t.Fatalf("set-role: %d %q %q", code, out, errOut)
+	}
+	// The token minted with the old role stops working at once.
+	e.Do(t, "GET", "/api/v1/auth/me", nil, bearer(early)...).ErrorCode(t, 401, "invalid_token")
+	if n := e.count(t, `SELECT count(*) FROM audit_log WHERE action = 'auth.role_changed' AND meta->>'to' = 'creator'`); n != 1 {
+		t.Fatalf("role change audited %d times", n)
+	}
+	if code, _, errOut = run("user", "set-role", "--email", "nobody@example.com", "--role", "creator"); code != 1 || !strings.Contains(errOut, "no account") {
+		t.Fatalf("set-role of nobody: %d %q", code, errOut)
 	}
 
 	// Role helpers: the gated module's route admits creators and admins only.

@@ -58,6 +58,7 @@ func register(r *app.Registrar, lc fx.Lifecycle, svc *Service, a *Authenticator,
 	(&handler{svc: svc}).routes(r)
 	r.Job(SendEmailJob, m.handle)
 	r.Command("user create", "create an account: --email E --username U --password P [--role R] [--verified]", userCreate(svc))
+	r.Command("user set-role", "change an account's role: --email E --role R", userSetRole(svc))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{

@@ -3,7 +3,10 @@ package auth_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/veza/veza/app"
+	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/app/moduletest"
 	"github.com/veza/veza/modules/auth"
 )
@@ -142,4 +145,21 @@ func TestPasswordReset(t *testing.T) {
 	if n := e.count(t, `SELECT count(*) FROM audit_log WHERE action = 'auth.password_reset' AND actor_id = $1`, u.ID); n != 1 {
 		t.Fatalf("audit password_reset: %d", n)
 	}
+}
+
+// A logout on one API process revokes the token on every other at once:
+// their caches are invalidated through Redis, well before token_cache_ttl.
+func TestRevocationReachesOtherProcesses(t *testing.T) {
+	e := start(t, nil)
+	other := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module()}, Role: app.RoleAPI,
+		DatabaseURL: e.Config.DatabaseURL, RedisURL: e.Redis.URL(),
+		Env: map[string]string{"MAIL_DIR": e.mailDir, "VEZA_AUTH_TOKEN_CACHE_TTL": "10m"}})
+	_, tk := e.account(t, "roamer")
+	other.Do(t, "GET", "/api/v1/auth/me", nil, bearer(tk)...).Status(t, 200) // cached there now
+	e.Do(t, "POST", "/api/v1/auth/logout", map[string]bool{"all": true}, bearer(tk)...).Status(t, 204)
+	start := time.Now()
+	apptest.Eventually(t, 5*time.Second, "revocation on the other process", func() bool {
+		return other.Do(t, "GET", "/api/v1/auth/me", nil, bearer(tk)...).StatusCode == 401
+	})
+	t.Logf("revoked on the other process after %s", time.Since(start))
 }
