@@ -2,16 +2,15 @@ package app
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"github.com/gofiber/fiber/v2"
 	"net"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
@@ -23,6 +22,7 @@ import (
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
+	vlog "github.com/veza/veza/platform/log"
 	"github.com/veza/veza/platform/metrics"
 	"github.com/veza/veza/platform/migrate"
 	"github.com/veza/veza/platform/redisclient"
@@ -80,7 +80,10 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 	}
 	log := o.Logger
 	if log == nil {
-		log = zap.NewNop()
+		var err error
+		if log, err = vlog.New(o.Config); err != nil {
+			return nil, err
+		}
 	}
 	pool, err := db.Open(o.Config)
 	if err != nil {
