@@ -117,7 +117,16 @@ type Job struct {
 	Module  string
 	Type    string
 	Handler jobs.Handler
+	// RetryDelay, when set, decides how long asynq waits before retry n
+	// (1-based) of a failed task of this type; asynq's backoff otherwise.
+	RetryDelay jobs.RetryDelay
 }
+
+// JobOption adjusts a job at registration.
+type JobOption func(*Job)
+
+// WithRetryDelay sets the job's retry schedule.
+func WithRetryDelay(d jobs.RetryDelay) JobOption { return func(j *Job) { j.RetryDelay = d } }
 
 // Schedule is a periodic task a module contributes.
 type Schedule struct {
@@ -336,7 +345,11 @@ func (r *Registrar) Delete(path string, h fiber.Handler, opts ...RouteOption) {
 }
 
 // Job registers the handler of taskType, which must be "<module>:<name>".
-func (r *Registrar) Job(taskType string, h jobs.Handler) {
+func (r *Registrar) Job(taskType string, h jobs.Handler, opts ...JobOption) {
+	j := Job{Module: r.module, Type: taskType, Handler: h}
+	for _, o := range opts {
+		o(&j)
+	}
 	r.reg.add(func(c *Contributions) error {
 		if err := jobs.CheckType(r.module, taskType); err != nil {
 			return err
@@ -344,7 +357,7 @@ func (r *Registrar) Job(taskType string, h jobs.Handler) {
 		if h == nil {
 			return fmt.Errorf("module %s: job %s has no handler", r.module, taskType)
 		}
-		c.Jobs = append(c.Jobs, Job{Module: r.module, Type: taskType, Handler: h})
+		c.Jobs = append(c.Jobs, j)
 		return nil
 	})
 }

@@ -49,6 +49,9 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 		if err := mux.Handle(j.Type, j.Handler); err != nil {
 			return err
 		}
+		if j.RetryDelay != nil {
+			mux.SetRetryDelay(j.Type, j.RetryDelay)
+		}
 	}
 	subs, err := Subscriptions(r.plan, contrib)
 	if err != nil {
@@ -64,6 +67,7 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 		Queues:          queues,
 		Concurrency:     r.cfg.WorkerConcurrency,
 		PollInterval:    r.cfg.WorkerPollInterval,
+		RetryDelay:      mux.RetryDelayFunc,
 		ShutdownTimeout: shareOf(r.cfg.ShutdownTimeout),
 	}, log)
 	schedules := []jobs.Schedule{{Spec: "@hourly", TaskType: OutboxPruneJob}}

@@ -5,6 +5,7 @@ package modules
 import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth"
+	"github.com/veza/veza/modules/webhooks"
 )
 
 // Builtin returns the built-in modules, in no particular order: app.Plan
@@ -12,5 +13,6 @@ import (
 func Builtin() []app.Module {
 	return []app.Module{
 		auth.Module(),
+		webhooks.Module(),
 	}
 }

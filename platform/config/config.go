@@ -344,6 +344,23 @@ func byteSizeHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
+// splitHook reads a comma-separated string into any slice ("5s,5m" into
+// []time.Duration): the elements are then decoded one by one.
+func splitHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	s := data.(string)
+	if strings.TrimSpace(s) == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(s, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
+}
+
 // trimSliceHook drops blanks around comma-separated items ("a, b" -> [a b]).
 func trimSliceHook(from, to reflect.Type, data any) (any, error) {
 	if to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
@@ -370,7 +387,7 @@ func oneLine(err error) string {
 // durations or seconds, byte sizes, comma-separated lists. Module settings are
 // decoded with it too.
 func DecodeHook() mapstructure.DecodeHookFunc {
-	return mapstructure.ComposeDecodeHookFunc(durationHook, byteSizeHook, mapstructure.StringToSliceHookFunc(","), trimSliceHook)
+	return mapstructure.ComposeDecodeHookFunc(durationHook, byteSizeHook, splitHook, trimSliceHook)
 }
 
 // EnvNames lists the environment variables the platform reads, sorted.

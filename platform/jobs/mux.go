@@ -19,6 +19,7 @@ type Observer interface {
 // "tracks:process_batch" (hibiken/asynq#266); exact matching cannot.
 type Mux struct {
 	handlers map[string]Handler
+	delays   map[string]RetryDelay
 	// Fallback handles types with no exact handler (event deliveries to a
 	// wildcard subscriber); nil means none.
 	Fallback func(taskType string) (Handler, bool)
@@ -28,7 +29,7 @@ type Mux struct {
 
 // NewMux returns an empty dispatcher.
 func NewMux(log *zap.Logger, obs Observer) *Mux {
-	return &Mux{handlers: map[string]Handler{}, log: log, obs: obs}
+	return &Mux{handlers: map[string]Handler{}, delays: map[string]RetryDelay{}, log: log, obs: obs}
 }
 
 // Handle registers h for taskType; a second registration is an error.
@@ -38,6 +39,22 @@ func (m *Mux) Handle(taskType string, h Handler) error {
 	}
 	m.handlers[taskType] = h
 	return nil
+}
+
+// RetryDelay decides the wait before retry n (1-based) of a task that
+// failed with err.
+type RetryDelay func(n int, err error) time.Duration
+
+// SetRetryDelay gives taskType a retry schedule of its own.
+func (m *Mux) SetRetryDelay(taskType string, d RetryDelay) { m.delays[taskType] = d }
+
+// RetryDelayFunc is the server-wide asynq retry delay: the task type's own
+// schedule when it has one, asynq's exponential backoff otherwise.
+func (m *Mux) RetryDelayFunc(n int, err error, t *asynq.Task) time.Duration {
+	if d, ok := m.delays[t.Type()]; ok {
+		return d(n, err)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 // Types lists the registered task types.

@@ -18,6 +18,8 @@ type ServerConfig struct {
 	// default, one second, adds up to a second of latency to every task
 	// that arrives while the queues are empty.
 	PollInterval time.Duration
+	// RetryDelay decides retry waits (Mux.RetryDelayFunc); nil: asynq's.
+	RetryDelay func(n int, err error, t *asynq.Task) time.Duration
 	// ShutdownTimeout is how long running tasks get to finish on stop before
 	// they are pushed back to Redis for another worker.
 	ShutdownTimeout time.Duration
@@ -31,9 +33,13 @@ func NewServer(rdb redis.UniversalClient, cfg ServerConfig, log *zap.Logger) *as
 		Queues:            cfg.Queues,
 		Concurrency:       cfg.Concurrency,
 		TaskCheckInterval: cfg.PollInterval,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		Logger:            zapLogger{log.Named("asynq").Sugar()},
-		LogLevel:          asynq.WarnLevel,
+		// Scheduled tasks and retries move to their queue when this check
+		// runs; asynq's 5 s would make a "retry in 1s" a retry in up to 6 s.
+		DelayedTaskCheckInterval: time.Second,
+		RetryDelayFunc:           cfg.RetryDelay,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		Logger:                   zapLogger{log.Named("asynq").Sugar()},
+		LogLevel:                 asynq.WarnLevel,
 		// A Redis outage is reported by /readyz; the health check only logs.
 		HealthCheckFunc: func(err error) {
 			if err != nil {
