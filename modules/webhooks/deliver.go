@@ -126,7 +126,9 @@ type retryIn struct {
 	cause string
 }
 
-func (r *retryIn) Error() string { return "delivery failed (" + r.cause + "), retry in " + r.delay.String() }
+func (r *retryIn) Error() string {
+	return "delivery failed (" + r.cause + "), retry in " + r.delay.String()
+}
 
 // retryDelay is the job's asynq retry delay.
 func retryDelay(n int, err error) time.Duration {
