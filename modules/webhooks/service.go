@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,7 +71,9 @@ func (s *Service) checkURL(raw string, v *httpx.Checker) {
 		v.Add("url", "must use https")
 		return
 	}
-	if !s.settings.AllowPrivateTargets && (literalPrivateHost(u.Hostname()) || strings.EqualFold(u.Hostname(), "localhost")) {
+	// Only literal addresses can be judged now; a name is checked on every
+	// delivery, on the address it resolves to then.
+	if !s.settings.AllowPrivateTargets && literalPrivateHost(u.Hostname()) {
 		v.Add("url", "must not point at a loopback, private, link-local or reserved address")
 	}
 }

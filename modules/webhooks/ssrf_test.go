@@ -1,0 +1,47 @@
+package webhooks_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veza/veza/app/apptest"
+)
+
+// With private targets not allowed: literal private addresses are refused
+// at creation, and a name that resolves to loopback is refused when dialled.
+func TestSSRFRefusals(t *testing.T) {
+	e := start(t, map[string]string{"VEZA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "false"})
+	id := e.user(t, "ann")
+	tok := e.login(t, "ann")
+	for _, u := range []string{"http://127.0.0.1:8080/x", "http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data",
+		"http://[::1]:9000/", "http://[::ffff:127.0.0.1]/", "https://192.168.0.10/", "http://0.0.0.0/"} {
+		env := e.Do(t, "POST", "/api/v1/webhooks", map[string]any{"url": u, "events": []string{"thing.happened"}}, as(tok)...).
+			ErrorCode(t, 422, "validation_failed")
+		if env.Error.Details[0].Field != "url" {
+			t.Fatalf("%s: %+v", u, env.Error.Details)
+		}
+	}
+	r := newReceiver(t, nil)
+	port := r.URL[strings.LastIndex(r.URL, ":")+1:]
+	ep := e.endpoint(t, tok, map[string]any{"url": "http://localhost:" + port + "/hook", "events": []string{"thing.happened"}})
+	e.emit(t, 1, id)
+	apptest.Eventually(t, 15*time.Second, "a refused attempt", func() bool {
+		ds := e.deliveries(t, tok, ep.ID)
+		return len(ds) == 1 && len(ds[0].Attempts) > 0
+	})
+	d := e.deliveries(t, tok, ep.ID)[0]
+	if a := d.Attempts[0]; a.Error == nil || !strings.Contains(*a.Error, "refused: the target address is not public") || a.StatusCode != nil {
+		t.Fatalf("attempt %+v: %v", a, deref(a.Error))
+	}
+	if n := len(r.got()); n != 0 {
+		t.Fatalf("the loopback receiver got %d requests", n)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
