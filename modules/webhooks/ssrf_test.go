@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
+	"github.com/veza/veza/modules/auth"
+	"github.com/veza/veza/modules/webhooks"
 )
 
 // With private targets not allowed: literal private addresses are refused
@@ -44,4 +47,25 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
+}
+
+// Production takes https only, and refuses to start with private targets.
+func TestProductionRules(t *testing.T) {
+	prod := map[string]string{"APP_ENV": "production", "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+		"JWT_SECRET": strings.Repeat("p", 40), "VEZA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "false"}
+	e := start(t, prod)
+	e.user(t, "ann")
+	tok := e.login(t, "ann")
+	env := e.Do(t, "POST", "/api/v1/webhooks", map[string]any{"url": "http://hooks.example.com/in", "events": []string{"thing.happened"}}, as(tok)...).
+		ErrorCode(t, 422, "validation_failed")
+	if !strings.Contains(env.Error.Details[0].Message, "https") {
+		t.Fatalf("details %+v", env.Error.Details)
+	}
+	e.endpoint(t, tok, map[string]any{"url": "https://hooks.example.com/in", "events": []string{"thing.happened"}})
+
+	prod["VEZA_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
+	_, err := apptest.TryStart(t, apptest.Options{Modules: []app.Module{auth.Module(), webhooks.Module()}, Env: prod, NoStart: true})
+	if err == nil || !strings.Contains(err.Error(), "allow_private_targets is refused in production") {
+		t.Fatalf("start with private targets in production: %v", err)
+	}
 }
