@@ -211,6 +211,8 @@ type outcome struct {
 
 // recordAttempt stores an attempt and the delivery's new state, and tracks
 // the endpoint's continuous failure; it returns the endpoint's failing_since.
+// The endpoint row is written only when failing_since changes: every
+// delivery to an endpoint would otherwise queue on that one row's lock.
 func (s *store) recordAttempt(ctx context.Context, d *Delivery, attempt int, o outcome) (*time.Time, error) {
 	var failingSince *time.Time
 	err := s.db.GetContext(ctx, &failingSince, `
@@ -221,10 +223,13 @@ func (s *store) recordAttempt(ctx context.Context, d *Delivery, attempt int, o o
 			UPDATE webhook_deliveries SET status = $7, attempts = greatest(attempts, $2), last_status_code = $3,
 				last_error = $5, next_attempt_at = $6, updated_at = now()
 			WHERE id = $1
+		), f AS (
+			UPDATE webhook_endpoints SET failing_since = CASE WHEN $7 = 'succeeded' THEN NULL ELSE now() END
+			WHERE id = $8 AND CASE WHEN $7 = 'succeeded' THEN failing_since IS NOT NULL ELSE failing_since IS NULL END
+			RETURNING failing_since
 		)
-		UPDATE webhook_endpoints SET failing_since = CASE WHEN $7 = 'succeeded' THEN NULL ELSE coalesce(failing_since, now()) END
-		WHERE id = $8
-		RETURNING failing_since`,
+		SELECT CASE WHEN $7 = 'succeeded' THEN NULL
+			ELSE coalesce((SELECT failing_since FROM f), (SELECT failing_since FROM webhook_endpoints WHERE id = $8)) END`,
 		d.ID, attempt, o.code, int(o.latency/time.Millisecond), o.err, o.nextRetry, o.status, d.EndpointID)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt %d of %s: %w", attempt, d.ID, err)
