@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
@@ -85,6 +86,9 @@ func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fib
 	}
 	pattern := rt.Path
 	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern})}
+	if rt.Timeout > 0 {
+		hs = append(hs, ownDeadline(rt.Timeout))
+	}
 	if rt.Stream {
 		hs = append(hs, declaredLimit(limit))
 	} else {
@@ -98,6 +102,16 @@ func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fib
 	}
 	hs = append(hs, rt.Middleware...)
 	return append(hs, rt.Handler)
+}
+
+// ownDeadline replaces the request's HANDLER_TIMEOUT deadline with d.
+func ownDeadline(d time.Duration) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), d)
+		defer cancel()
+		c.SetUserContext(ctx)
+		return c.Next()
+	}
 }
 
 // declaredLimit refuses a streamed body whose declared length is too large;

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -35,8 +36,10 @@ type Route struct {
 	// BodyLimit overrides BODY_LIMIT for this route; Stream leaves the body
 	// unread for the handler to stream (uploads), still refusing a declared
 	// Content-Length above BodyLimit.
-	BodyLimit  int64
-	Stream     bool
+	BodyLimit int64
+	Stream    bool
+	// Timeout replaces HANDLER_TIMEOUT for this route (uploads).
+	Timeout    time.Duration
 	Middleware []fiber.Handler
 	Doc        openapi.Operation
 }
@@ -70,6 +73,10 @@ func BodyLimit(n int64) RouteOption { return func(r *Route) { r.BodyLimit = n } 
 func StreamBody(max int64) RouteOption {
 	return func(r *Route) { r.Stream, r.BodyLimit = true, max }
 }
+
+// HandlerTimeout gives the route its own deadline instead of
+// HANDLER_TIMEOUT: long uploads and downloads need more.
+func HandlerTimeout(d time.Duration) RouteOption { return func(r *Route) { r.Timeout = d } }
 
 // Use adds middleware in front of the handler.
 func Use(mw ...fiber.Handler) RouteOption {

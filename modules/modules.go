@@ -5,6 +5,7 @@ package modules
 import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth"
+	"github.com/veza/veza/modules/tracks"
 	"github.com/veza/veza/modules/webhooks"
 )
 
@@ -13,6 +14,7 @@ import (
 func Builtin() []app.Module {
 	return []app.Module{
 		auth.Module(),
+		tracks.Module(),
 		webhooks.Module(),
 	}
 }

@@ -57,3 +57,15 @@ func joinRoles() string {
 	}
 	return out
 }
+
+// Exists implements authn.Users.
+func (s *Service) Exists(ctx context.Context, id uuid.UUID) (bool, error) {
+	u, err := s.store.userByID(ctx, id)
+	if errors.Is(err, errNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return u.BannedAt == nil, nil
+}

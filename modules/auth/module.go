@@ -38,6 +38,7 @@ func Module() app.Module {
 				newService,
 				newAuthenticator,
 				func(a *Authenticator) authn.Authenticator { return a },
+				func(s *Service) authn.Users { return s },
 			),
 			fx.Invoke(register),
 		),

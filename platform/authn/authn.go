@@ -132,3 +132,10 @@ func OwnerOrAdmin(p *Principal, owner uuid.UUID, what string) error {
 	}
 	return httpx.NotFound(what + " not found")
 }
+
+// Users answers questions about accounts for modules that require auth but
+// must not read its tables (a playlist's collaborator must exist).
+type Users interface {
+	// Exists reports whether id is a live (not banned) account.
+	Exists(ctx context.Context, id uuid.UUID) (bool, error)
+}

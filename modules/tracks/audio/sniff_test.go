@@ -1,0 +1,319 @@
+package audio
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func head(b []byte) []byte { return b[:min(len(b), SniffLen)] }
+
+func TestSniffFixtures(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			b := readFixture(t, fx.name)
+			f, ok := Sniff(head(b))
+			if fx.sniffHead && (!ok || f != fx.format) {
+				t.Errorf("Sniff = %q, %v; want %q", f, ok, fx.format)
+			}
+			if !fx.sniffHead && ok {
+				t.Errorf("Sniff = %q, want not sure (the ID3 tag hides the audio)", f)
+			}
+			f, ok = SniffAt(bytes.NewReader(b), int64(len(b)))
+			if !ok || f != fx.format {
+				t.Errorf("SniffAt = %q, %v; want %q", f, ok, fx.format)
+			}
+		})
+	}
+}
+
+// The name a file is stored under plays no part: the same bytes under a
+// misleading name give the same answer, and different bytes under an audio
+// name are refused.
+func TestSniffIgnoresNames(t *testing.T) {
+	dir := t.TempDir()
+	mp3 := readFixture(t, "sine440_44100_stereo.mp3")
+	for name, want := range map[string]Format{"song.wav": MP3, "cover.png": MP3, "noext": MP3} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, mp3, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := SniffAt(f, int64(len(mp3)))
+		f.Close()
+		if !ok || got != want {
+			t.Errorf("%s: SniffAt = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	p := filepath.Join(dir, "song.mp3")
+	if err := os.WriteFile(p, pngBytes(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if f, ok := Sniff(b); ok {
+		t.Errorf("a PNG named song.mp3 sniffed as %q", f)
+	}
+}
+
+func TestSniffGeneratedWAV(t *testing.T) {
+	specs := map[string]wavSpec{
+		"16-bit stereo":         {rate: 44100, channels: 2, bits: 16, frames: 100},
+		"8-bit mono":            {rate: 8000, channels: 1, bits: 8, frames: 100},
+		"24-bit":                {rate: 48000, channels: 2, bits: 24, frames: 100},
+		"32-bit int":            {rate: 48000, channels: 2, bits: 32, frames: 100},
+		"float32":               {rate: 44100, channels: 2, bits: 32, float: true, frames: 100},
+		"float64 extensible 6c": {rate: 96000, channels: 6, bits: 64, float: true, extensible: true, frames: 100},
+		"empty data":            {rate: 44100, channels: 2, bits: 16},
+	}
+	for name, s := range specs {
+		b := genWAV(t, s, sine(s.rate, 0.5))
+		if f, ok := Sniff(b); !ok || f != WAV {
+			t.Errorf("%s: Sniff = %q, %v", name, f, ok)
+		}
+	}
+	// A WAV whose metadata pushes the fmt chunk past SniffLen: only SniffAt
+	// can walk that far.
+	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 100}, sine(44100, 0.5))
+	big := rebuildWAV(wav, [][2]string{{"LIST", string(bytes.Repeat([]byte("x"), 6001))}}, nil, nil, false)
+	if f, ok := Sniff(head(big)); ok {
+		t.Errorf("Sniff with fmt beyond head = %q, want not sure", f)
+	}
+	if f, ok := SniffAt(bytes.NewReader(big), int64(len(big))); !ok || f != WAV {
+		t.Errorf("SniffAt with fmt beyond head = %q, %v", f, ok)
+	}
+}
+
+func pngBytes(t testing.TB) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func jpegBytes(t testing.TB) []byte {
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	img.Set(3, 3, color.White)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func zipBytes(t testing.TB) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("song.mp3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(readFixture(t, "sine440_44100_stereo.mp3"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// notAudio returns inputs every sniffer must refuse.
+func notAudio(t testing.TB) map[string][]byte {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exeHead := make([]byte, SniffLen)
+	if f, err := os.Open(exe); err == nil {
+		f.ReadAt(exeHead, 0)
+		f.Close()
+	}
+	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 1000}, sine(44100, 0.5))
+	ftypVideo := []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
+	ftypVideo = append(ftypVideo, make([]byte, 64)...)
+	theora := oggBOS(t, []byte("\x80theora\x03\x02\x01"))
+	loneFrame := append([]byte{0xFF, 0xFB, 0x90, 0x64}, randomBytes(7, SniffLen-4)...)
+	return map[string][]byte{
+		"PNG":                  pngBytes(t),
+		"JPEG":                 jpegBytes(t),
+		"PDF":                  []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"),
+		"text":                 []byte("Hello, this is a plain text file.\nIt mentions ID3 and RIFF and fLaC and OggS but is not audio.\n"),
+		"ZIP holding an MP3":   zipBytes(t),
+		"random 4 KiB":         randomBytes(1, SniffLen),
+		"random 4 KiB (2)":     randomBytes(2, SniffLen),
+		"executable":           exeHead,
+		"Windows EXE":          append([]byte("MZ\x90\x00\x03\x00\x00\x00"), randomBytes(3, 500)...),
+		"GIF":                  []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04"),
+		"empty":                {},
+		"nil":                  nil,
+		"truncated WAV header": wav[:30],
+		"RIFF WAVE only":       wav[:12],
+		"WAV header + garbage": append(append([]byte{}, wav[:12]...), randomBytes(4, 1000)...),
+		"WAV bad fmt":          badFmtWAV(wav),
+		"AVI":                  append([]byte("RIFF\x00\x10\x00\x00AVI LIST"), randomBytes(5, 100)...),
+		"ID3 alone":            []byte("ID3"),
+		"ID3 header alone":     []byte("ID3\x03\x00\x00\x00\x00\x00\x00"),
+		"ID3 then text":        append([]byte("ID3\x03\x00\x00\x00\x00\x00\x05hello"), "not audio at all"...),
+		"fLaC alone":           []byte("fLaC"),
+		"OggS alone":           []byte("OggS"),
+		"Ogg Theora":           theora,
+		"MP4 video brands":     ftypVideo,
+		"lone MP3 frame sync":  loneFrame,
+		"0xFFFB run":           bytes.Repeat([]byte{0xFF, 0xFB}, 2048),
+		"zeros":                make([]byte, SniffLen),
+	}
+}
+
+// badFmtWAV returns the WAV with a zero channel count.
+func badFmtWAV(wav []byte) []byte {
+	b := append([]byte{}, wav[:64]...)
+	binary.LittleEndian.PutUint16(b[22:], 0)
+	return b
+}
+
+// oggBOS builds a valid first Ogg page (correct CRC) holding packet.
+func oggBOS(t testing.TB, packet []byte) []byte {
+	if len(packet) > 255 {
+		t.Fatal("packet too long for one segment")
+	}
+	p := []byte("OggS\x00\x02")
+	p = append(p, make([]byte, 8)...)               // granule 0
+	p = binary.LittleEndian.AppendUint32(p, 0x1234) // serial
+	p = binary.LittleEndian.AppendUint32(p, 0)      // sequence
+	p = append(p, 0, 0, 0, 0, 1, byte(len(packet))) // CRC, 1 segment
+	p = append(p, packet...)
+	var crc uint32
+	for _, c := range p {
+		crc = crc<<8 ^ oggCRCTable[byte(crc>>24)^c]
+	}
+	binary.LittleEndian.PutUint32(p[22:], crc)
+	return p
+}
+
+func TestSniffRejects(t *testing.T) {
+	for name, b := range notAudio(t) {
+		if f, ok := Sniff(b); ok {
+			t.Errorf("%s: Sniff = %q, want false", name, f)
+		}
+		if f, ok := SniffAt(bytes.NewReader(b), int64(len(b))); ok {
+			t.Errorf("%s: SniffAt = %q, want false", name, f)
+		}
+	}
+}
+
+// A single valid-looking MPEG or ADTS header followed by random bytes must
+// not pass: the next header has to be where the frame ends.
+func TestSniffLoneHeadersInRandomBytes(t *testing.T) {
+	headers := [][]byte{
+		{0xFF, 0xFB, 0x90, 0x64}, // MPEG-1 Layer III 128 kbps 44.1 kHz
+		{0xFF, 0xFD, 0xA0, 0x00}, // MPEG-1 Layer II
+		{0xFF, 0xF3, 0x40, 0xC4}, // MPEG-2 Layer III
+		{0xFF, 0xF1, 0x50, 0x80}, // ADTS AAC-LC 44.1 kHz stereo
+	}
+	for seed := uint64(0); seed < 500; seed++ {
+		for _, h := range headers {
+			b := randomBytes(seed+100, SniffLen)
+			copy(b, h)
+			if h[1] == 0xF1 { // plausible ADTS frame length
+				b[3] = b[3]&^3 | 0x80
+				b[4] = 0x2E
+			}
+			if f, ok := Sniff(b); ok {
+				t.Fatalf("seed %d: header % x then random bytes sniffed as %q", seed, h, f)
+			}
+		}
+	}
+	// Random buffers on their own.
+	for seed := uint64(1000); seed < 3000; seed++ {
+		b := randomBytes(seed, SniffLen)
+		if f, ok := Sniff(b); ok {
+			t.Fatalf("seed %d: random bytes sniffed as %q", seed, f)
+		}
+	}
+}
+
+// Sniff accepts longer inputs but looks at SniffLen bytes only, and a short
+// head of a real file is enough when it holds the headers.
+func TestSniffLengths(t *testing.T) {
+	b := readFixture(t, "sine440_44100_stereo.flac")
+	if f, ok := Sniff(b); !ok || f != FLAC {
+		t.Errorf("whole file: %q %v", f, ok)
+	}
+	if f, ok := Sniff(b[:8]); !ok || f != FLAC {
+		t.Errorf("8 bytes: %q %v", f, ok)
+	}
+	mp3 := readFixture(t, "sine440_44100_stereo.mp3")
+	if f, ok := Sniff(mp3[:1000]); !ok || f != MP3 {
+		t.Errorf("MP3 first 1000 bytes: %q %v", f, ok)
+	}
+	ogg := readFixture(t, "sine440_44100_stereo.ogg")
+	if f, ok := Sniff(ogg[:40]); !ok || f != OGG {
+		t.Errorf("Ogg first 40 bytes: %q %v", f, ok)
+	}
+}
+
+// FLAC and ADTS behind an ID3v2 tag are recognised too.
+func TestSniffAfterID3(t *testing.T) {
+	tag := id3Tag(200)
+	for name, want := range map[string]Format{
+		"sine440_44100_stereo.flac": FLAC,
+		"sine440_48000_mono.aac":    AAC,
+		"sine440_44100_stereo.mp3":  MP3,
+	} {
+		b := append(append([]byte{}, tag...), readFixture(t, name)...)
+		if f, ok := Sniff(head(b)); !ok || f != want {
+			t.Errorf("%s after ID3: Sniff = %q, %v", name, f, ok)
+		}
+	}
+}
+
+// id3Tag returns an ID3v2.3 tag with a TIT2 frame and zero padding, n bytes
+// of body.
+func id3Tag(n int) []byte {
+	body := append([]byte("TIT2\x00\x00\x00\x06\x00\x00\x00Veza!"), make([]byte, n)...)
+	body = body[:n]
+	h := []byte{'I', 'D', '3', 3, 0, 0, byte(n >> 21 & 0x7F), byte(n >> 14 & 0x7F), byte(n >> 7 & 0x7F), byte(n & 0x7F)}
+	return append(h, body...)
+}
+
+func TestFormatMethods(t *testing.T) {
+	want := map[Format][2]string{
+		MP3:  {"audio/mpeg", ".mp3"},
+		FLAC: {"audio/flac", ".flac"},
+		WAV:  {"audio/wav", ".wav"},
+		OGG:  {"audio/ogg", ".ogg"},
+		M4A:  {"audio/mp4", ".m4a"},
+		AAC:  {"audio/aac", ".aac"},
+		"x":  {"application/octet-stream", ""},
+	}
+	for f, w := range want {
+		if f.ContentType() != w[0] || f.Ext() != w[1] {
+			t.Errorf("%q: %q %q, want %q %q", f, f.ContentType(), f.Ext(), w[0], w[1])
+		}
+	}
+}

@@ -1,0 +1,307 @@
+package tracks
+
+import (
+	"crypto/subtle"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/veza/veza/app"
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/page"
+)
+
+type handler struct {
+	svc *Service
+}
+
+// TrackView is a track as the API shows it.
+type TrackView struct {
+	ID          uuid.UUID `json:"id"`
+	OwnerID     uuid.UUID `json:"owner_id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Genre       string    `json:"genre"`
+	Tags        []string  `json:"tags"`
+	Visibility  string    `json:"visibility"`
+	Status      string    `json:"status"`
+	Error       *string   `json:"error"`
+	Format      string    `json:"format"`
+	SizeBytes   int64     `json:"size_bytes"`
+	DurationMS  *int64    `json:"duration_ms"`
+	SampleRate  *int      `json:"sample_rate"`
+	Channels    *int      `json:"channels"`
+	BitrateKbps *int      `json:"bitrate_kbps"`
+	ScanStatus  string    `json:"scan_status"`
+	Plays       int64     `json:"plays"`
+	StreamURL   string    `json:"stream_url"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func view(t *Track) TrackView {
+	tags := []string(t.Tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return TrackView{ID: t.ID, OwnerID: t.OwnerID, Title: t.Title, Description: t.Description, Genre: t.Genre, Tags: tags,
+		Visibility: t.Visibility, Status: t.Status, Error: t.Error, Format: t.Format, SizeBytes: t.SizeBytes,
+		DurationMS: t.DurationMS, SampleRate: t.SampleRate, Channels: t.Channels, BitrateKbps: t.BitrateKbps,
+		ScanStatus: t.ScanStatus, Plays: t.Plays, StreamURL: app.APIPrefix + "/tracks/" + t.ID.String() + "/stream",
+		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+}
+
+func (h *handler) routes(r *app.Registrar, s *Settings) {
+	opt := app.OptionalAuthentication()
+	r.Get("/tracks", h.list, app.Summary("public tracks: ?q= text, ?genre=, ?user_id=, ?sort=new|popular; keyset pages"),
+		app.Query("q", "full-text search", false), app.Query("genre", "genre", false), app.Query("user_id", "owner", false),
+		app.Query("sort", "new (default) or popular", false), app.Query("limit", "1-100", false), app.Query("cursor", "next_cursor", false))
+	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20), app.HandlerTimeout(30*time.Minute),
+		app.Summary("upload a track (multipart: file, title, genre, description, visibility, tags)"),
+		app.RequestContentType("multipart/form-data", map[string]any{"type": "object", "required": []string{"file", "title"},
+			"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}, "title": map[string]any{"type": "string"},
+				"genre": map[string]any{"type": "string"}, "description": map[string]any{"type": "string"},
+				"visibility": map[string]any{"type": "string", "enum": []string{"public", "private", "unlisted"}},
+				"tags":       map[string]any{"type": "string", "description": "comma-separated"}}}),
+		app.Response(201, "the track, status processing", TrackView{}))
+	r.Get("/tracks/shared/:token", h.shared, app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
+	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"))
+	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
+	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"))
+	r.Get("/tracks/:id/waveform", h.waveform, opt, app.Summary("waveform peaks"))
+	r.Put("/tracks/:id", h.update, app.Authenticated(), app.Summary("change metadata (owner or admin); recorded in the history"),
+		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
+	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"))
+	r.Get("/tracks/:id/stream", h.stream, opt, app.Summary("the audio; Range requests answer 206"),
+		app.Header("Range", "bytes=start-end", false))
+	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(30*time.Minute), app.Summary("the original file as an attachment (owner)"))
+	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"))
+	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin)"))
+	r.Post("/tracks/:id/share", h.share, app.Authenticated(), app.Summary("make a share link (owner)"),
+		app.Response(201, "the link", ShareView{}))
+	r.Post("/internal/tracks/:id/stream-ready", h.streamReady, app.Summary("stream server callback (X-Internal-API-Key)"),
+		app.Header("X-Internal-API-Key", "STREAM_SERVER_INTERNAL_API_KEY", true))
+}
+
+// track loads the track of :id that the caller may see.
+func (h *handler) track(c *fiber.Ctx) (*Track, error) {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return nil, errTrackNotFound
+	}
+	return h.svc.visible(c.UserContext(), authn.FromCtx(c), id)
+}
+
+func (h *handler) list(c *fiber.Ctx) error {
+	limit, err := page.Limit(c)
+	if err != nil {
+		return err
+	}
+	f := listFilter{Query: strings.TrimSpace(c.Query("q")), Genre: strings.TrimSpace(c.Query("genre"))}
+	switch c.Query("sort", "new") {
+	case "new":
+	case "popular":
+		f.Popular = true
+	default:
+		return httpx.BadRequest("bad_sort", "sort must be new or popular")
+	}
+	if len(f.Query) > 200 {
+		return httpx.BadRequest("bad_query", "q is at most 200 characters")
+	}
+	if u := c.Query("user_id"); u != "" {
+		id, err := uuid.Parse(u)
+		if err != nil {
+			return httpx.BadRequest("bad_user_id", "user_id must be a UUID")
+		}
+		f.OwnerID = &id
+	}
+	var after *listCursor
+	var k listCursor
+	if ok, err := page.Decode(c, &k); err != nil {
+		return err
+	} else if ok {
+		after = &k
+	}
+	list, next, err := h.svc.List(c.UserContext(), f, after, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]TrackView, len(list))
+	for i := range list {
+		out[i] = view(&list[i])
+	}
+	cursor := ""
+	if next != nil {
+		cursor = page.Encode(next)
+	}
+	return httpx.Page(c, out, cursor)
+}
+
+func (h *handler) upload(c *fiber.Ctx) error {
+	release, err := h.svc.TryUpload()
+	if err != nil {
+		c.Context().SetConnectionClose() // the body stays unread
+		return err
+	}
+	defer release()
+	body := c.Context().RequestBodyStream()
+	if body == nil {
+		body = strings.NewReader(string(c.Body()))
+	}
+	t, err := h.svc.Upload(c.UserContext(), authn.FromCtx(c), string(c.Request().Header.ContentType()), body)
+	if err != nil {
+		c.Context().SetConnectionClose()
+		return err
+	}
+	return httpx.Created(c, view(t))
+}
+
+func (h *handler) get(c *fiber.Ctx) error {
+	t, err := h.track(c)
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, view(t))
+}
+
+func (h *handler) status(c *fiber.Ctx) error {
+	t, err := h.track(c)
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, fiber.Map{"status": t.Status, "duration_ms": t.DurationMS, "format": t.Format, "error": t.Error})
+}
+
+func (h *handler) waveform(c *fiber.Ctx) error {
+	t, err := h.track(c)
+	if err != nil {
+		return err
+	}
+	if t.Status != "ready" {
+		return httpx.Conflict("not_ready", "the track is "+t.Status)
+	}
+	peaks, err := h.svc.store.peaks(c.UserContext(), t.ID)
+	if err != nil {
+		return err
+	}
+	if peaks == nil {
+		return httpx.Conflict("waveform_unavailable", "no waveform is computed for "+t.Format+" files")
+	}
+	return httpx.OK(c, fiber.Map{"points": peaks, "duration_ms": t.DurationMS})
+}
+
+func (h *handler) update(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errTrackNotFound
+	}
+	var in MetaInput
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	t, err := h.svc.Update(c.UserContext(), authn.FromCtx(c), id, in)
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, view(t))
+}
+
+func (h *handler) delete(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errTrackNotFound
+	}
+	if err := h.svc.Delete(c.UserContext(), authn.FromCtx(c), id); err != nil {
+		return err
+	}
+	return httpx.NoContent(c)
+}
+
+func (h *handler) stats(c *fiber.Ctx) error {
+	t, err := h.track(c)
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, fiber.Map{"plays": t.Plays, "likes": t.Likes, "comments": t.Comments, "downloads": t.Downloads})
+}
+
+func (h *handler) history(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errTrackNotFound
+	}
+	limit, err := page.Limit(c)
+	if err != nil {
+		return err
+	}
+	var before int64
+	if _, err := page.Decode(c, &before); err != nil {
+		return err
+	}
+	list, err := h.svc.History(c.UserContext(), authn.FromCtx(c), id, before, limit+1)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		next = page.Encode(list[limit-1].ID)
+	}
+	return httpx.Page(c, list, next)
+}
+
+func (h *handler) share(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errTrackNotFound
+	}
+	var in struct {
+		ExpiresIn int64 `json:"expires_in"`
+	}
+	if err := httpx.Bind(c, &in); err != nil {
+		return err
+	}
+	sh, err := h.svc.CreateShare(c.UserContext(), authn.FromCtx(c), id, in.ExpiresIn)
+	if err != nil {
+		return err
+	}
+	return httpx.Created(c, sh)
+}
+
+func (h *handler) shared(c *fiber.Ctx) error {
+	t, err := h.svc.Shared(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, view(t))
+}
+
+func (h *handler) revokeShare(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return httpx.NotFound("share link not found")
+	}
+	if err := h.svc.RevokeShare(c.UserContext(), authn.FromCtx(c), id); err != nil {
+		return err
+	}
+	return httpx.NoContent(c)
+}
+
+func (h *handler) streamReady(c *fiber.Ctx) error {
+	key := h.svc.settings.InternalAPIKey
+	given := c.Get("X-Internal-API-Key")
+	if key == "" || subtle.ConstantTimeCompare([]byte(given), []byte(key)) != 1 {
+		return httpx.Unauthorized("invalid_api_key", "a valid X-Internal-API-Key is required")
+	}
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return errTrackNotFound
+	}
+	if err := h.svc.MarkReady(c.UserContext(), id); err != nil {
+		return err
+	}
+	return httpx.OK(c, fiber.Map{"status": "ready"})
+}

@@ -1,0 +1,7 @@
+DROP TABLE playlist_collaborators;
+DROP TABLE playlist_tracks;
+DROP TABLE playlists;
+DROP TABLE track_plays;
+DROP TABLE track_shares;
+DROP TABLE track_history;
+DROP TABLE tracks;

@@ -1,0 +1,321 @@
+package tracks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/modules/tracks/clamav"
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/config"
+	"github.com/veza/veza/platform/db"
+	"github.com/veza/veza/platform/events"
+	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/storage"
+)
+
+// Service holds the rules of tracks: visibility, ownership, state.
+type Service struct {
+	db       *sqlx.DB
+	store    *store
+	files    storage.Store
+	pub      *events.Publisher
+	client   *asynq.Client
+	settings *Settings
+	scanner  *clamav.Client
+	uploads  chan struct{}
+	baseURL  string
+	log      *zap.Logger
+	now      func() time.Time
+}
+
+func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, client *asynq.Client,
+	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
+	svc := &Service{db: pool, store: st, files: files, pub: pub, client: client, settings: s,
+		uploads: make(chan struct{}, s.MaxConcurrentUploads), baseURL: strings.TrimRight(cfg.PublicURL, "/"), log: log, now: time.Now}
+	if s.ClamAVAddress != "" {
+		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}
+	}
+	return svc
+}
+
+func newFiles(s *Settings, cfg *config.Config) (storage.Store, error) {
+	return storage.New(storage.Config{
+		Driver: s.Storage,
+		Local:  storage.LocalConfig{Dir: cfg.UploadDir},
+		S3: storage.S3Config{Endpoint: s.S3Endpoint, Bucket: s.S3Bucket, Region: s.S3Region, AccessKey: s.S3AccessKey,
+			SecretKey: s.S3SecretKey, UseSSL: s.S3UseSSL, PathStyle: s.S3PathStyle, CreateBucket: true},
+	})
+}
+
+// canSee reports whether p may see t: public and unlisted tracks are seen
+// by anyone who has the id; private ones by their owner and admins.
+func canSee(p *authn.Principal, t *Track) bool {
+	return t.Visibility != "private" || (p != nil && (p.UserID == t.OwnerID || p.IsAdmin()))
+}
+
+var errTrackNotFound = httpx.NotFound("track not found")
+
+// visible loads a track the caller may see; anything else is not found,
+// so a private track's existence is not revealed.
+func (s *Service) visible(ctx context.Context, p *authn.Principal, id uuid.UUID) (*Track, error) {
+	t, err := s.store.track(ctx, s.db, id, false)
+	if errors.Is(err, errNotFound) || (err == nil && !canSee(p, t)) {
+		return nil, errTrackNotFound
+	}
+	return t, err
+}
+
+// owned loads a track the caller owns (or administers). Others get 404 when
+// they cannot see it and 403 when they can.
+func (s *Service) owned(ctx context.Context, q sqlx.QueryerContext, p *authn.Principal, id uuid.UUID, lock bool) (*Track, error) {
+	t, err := s.store.track(ctx, q, id, lock)
+	if errors.Is(err, errNotFound) || (err == nil && !canSee(p, t)) {
+		return nil, errTrackNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := authn.RequireOwnerOrAdmin(p, t.OwnerID); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Get returns a track the caller may see.
+func (s *Service) Get(ctx context.Context, p *authn.Principal, id uuid.UUID) (*Track, error) {
+	return s.visible(ctx, p, id)
+}
+
+// MetaInput holds the editable fields; absent ones stay.
+type MetaInput struct {
+	Title       *string   `json:"title"`
+	Description *string   `json:"description"`
+	Genre       *string   `json:"genre"`
+	Tags        *[]string `json:"tags"`
+	Visibility  *string   `json:"visibility"`
+}
+
+// apply validates in onto t and returns what changed.
+func (in MetaInput) apply(t *Track) (map[string][2]any, error) {
+	changes := map[string][2]any{}
+	var v httpx.Checker
+	if in.Title != nil {
+		title := strings.TrimSpace(*in.Title)
+		v.Check(title != "" && len([]rune(title)) <= 200, "title", "must be 1 to 200 characters")
+		if title != t.Title {
+			changes["title"] = [2]any{t.Title, title}
+			t.Title = title
+		}
+	}
+	if in.Description != nil {
+		v.Check(len([]rune(*in.Description)) <= 5000, "description", "at most 5000 characters")
+		if *in.Description != t.Description {
+			changes["description"] = [2]any{t.Description, *in.Description}
+			t.Description = *in.Description
+		}
+	}
+	if in.Genre != nil {
+		g := strings.TrimSpace(*in.Genre)
+		v.Check(len([]rune(g)) <= 50, "genre", "at most 50 characters")
+		if g != t.Genre {
+			changes["genre"] = [2]any{t.Genre, g}
+			t.Genre = g
+		}
+	}
+	if in.Tags != nil {
+		tags, ok := cleanTags(*in.Tags)
+		v.Check(ok, "tags", "at most 20 tags of 1 to 30 characters")
+		if !slices.Equal(tags, []string(t.Tags)) {
+			changes["tags"] = [2]any{[]string(t.Tags), tags}
+			t.Tags = pq.StringArray(tags)
+		}
+	}
+	if in.Visibility != nil {
+		vis := *in.Visibility
+		v.Check(vis == "public" || vis == "private" || vis == "unlisted", "visibility", "must be public, private or unlisted")
+		if vis != t.Visibility {
+			changes["visibility"] = [2]any{t.Visibility, vis}
+			t.Visibility = vis
+		}
+	}
+	return changes, v.Err()
+}
+
+// cleanTags trims, lower-cases and deduplicates tags.
+func cleanTags(in []string) ([]string, bool) {
+	out := []string{}
+	for _, t := range in {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || len([]rune(t)) > 30 {
+			return nil, false
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, len(out) <= 20
+}
+
+// Update changes a track's metadata, recording the edit in its history.
+func (s *Service) Update(ctx context.Context, p *authn.Principal, id uuid.UUID, in MetaInput) (*Track, error) {
+	var t *Track
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if t, err = s.owned(ctx, tx, p, id, true); err != nil {
+			return err
+		}
+		changes, err := in.apply(t)
+		if err != nil || len(changes) == 0 {
+			return err
+		}
+		if err := s.store.saveMeta(ctx, tx, t, p.UserID, changes); err != nil {
+			return err
+		}
+		_, err = s.pub.Publish(ctx, tx, EventTrackUpdated, s.event(t), t.OwnerID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *Service) event(t *Track) TrackEvent {
+	e := TrackEvent{TrackID: t.ID, OwnerID: t.OwnerID, Title: t.Title, Visibility: t.Visibility, Status: t.Status, At: s.now().UTC()}
+	if t.Error != nil {
+		e.Error = *t.Error
+	}
+	return e
+}
+
+// Delete removes a track; its file is deleted by a job.
+func (s *Service) Delete(ctx context.Context, p *authn.Principal, id uuid.UUID) error {
+	return db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		t, err := s.owned(ctx, tx, p, id, true)
+		if err != nil {
+			return err
+		}
+		if err := s.store.deleteTrack(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := s.pub.EnqueueTx(ctx, tx, DeleteFileJob, 1, fileJob{Key: t.StorageKey}, events.JobOptions{}); err != nil {
+			return err
+		}
+		_, err = s.pub.Publish(ctx, tx, EventTrackDeleted, s.event(t), t.OwnerID)
+		return err
+	})
+}
+
+// History lists a track's edits, newest first, for its owner or an admin.
+func (s *Service) History(ctx context.Context, p *authn.Principal, id uuid.UUID, before int64, limit int) ([]HistoryEntry, error) {
+	if _, err := s.owned(ctx, s.db, p, id, false); err != nil {
+		return nil, err
+	}
+	return s.store.history(ctx, id, before, limit)
+}
+
+// List returns a page of public tracks.
+func (s *Service) List(ctx context.Context, f listFilter, after *listCursor, limit int) ([]Track, *listCursor, error) {
+	list, err := s.store.listPublic(ctx, f, after, limit+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(list) <= limit {
+		return list, nil, nil
+	}
+	list = list[:limit]
+	last := list[limit-1]
+	return list, &listCursor{Plays: last.Plays, At: last.CreatedAt, ID: last.ID}, nil
+}
+
+// MarkReady is the external stream server's callback.
+func (s *Service) MarkReady(ctx context.Context, id uuid.UUID) error {
+	ok, err := s.store.markReady(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errTrackNotFound
+	}
+	return nil
+}
+
+// Share is a live link to a track.
+type ShareView struct {
+	ID        uuid.UUID  `json:"id"`
+	Token     string     `json:"token"`
+	URL       string     `json:"url"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// CreateShare makes a share link for the owner; expiresIn 0 never expires.
+func (s *Service) CreateShare(ctx context.Context, p *authn.Principal, id uuid.UUID, expiresIn int64) (*ShareView, error) {
+	t, err := s.visible(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.UserID != t.OwnerID {
+		return nil, httpx.Forbidden("forbidden", "only the track's owner may share it")
+	}
+	var v httpx.Checker
+	v.Check(expiresIn >= 0, "expires_in", "must be a positive number of seconds")
+	if s.settings.MaxShareTTL > 0 {
+		v.Check(time.Duration(expiresIn)*time.Second <= s.settings.MaxShareTTL, "expires_in",
+			fmt.Sprintf("at most %d seconds", int64(s.settings.MaxShareTTL/time.Second)))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	token, hash := newShareToken()
+	sh := &Share{ID: uuid.Must(uuid.NewV7()), TrackID: id, CreatedBy: p.UserID}
+	if expiresIn > 0 {
+		at := s.now().Add(time.Duration(expiresIn) * time.Second).UTC()
+		sh.ExpiresAt = &at
+	}
+	if err := s.store.insertShare(ctx, sh, hash); err != nil {
+		return nil, err
+	}
+	return &ShareView{ID: sh.ID, Token: token, URL: s.baseURL + "/api/v1/tracks/shared/" + token, ExpiresAt: sh.ExpiresAt}, nil
+}
+
+// Shared returns the track behind a live link.
+func (s *Service) Shared(ctx context.Context, token string) (*Track, error) {
+	sh, err := s.store.liveShare(ctx, hashToken(token))
+	if errors.Is(err, errNotFound) {
+		return nil, httpx.NotFound("this link does not exist, has expired or was revoked")
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.track(ctx, s.db, sh.TrackID, false)
+	if errors.Is(err, errNotFound) {
+		return nil, httpx.NotFound("this link does not exist, has expired or was revoked")
+	}
+	return t, err
+}
+
+// RevokeShare ends a link, for the track's owner.
+func (s *Service) RevokeShare(ctx context.Context, p *authn.Principal, id uuid.UUID) error {
+	sh, err := s.store.share(ctx, id)
+	if errors.Is(err, errNotFound) {
+		return httpx.NotFound("share link not found")
+	}
+	if err != nil {
+		return err
+	}
+	t, err := s.store.track(ctx, s.db, sh.TrackID, false)
+	if err != nil || t.OwnerID != p.UserID {
+		return httpx.NotFound("share link not found")
+	}
+	return s.store.revokeShare(ctx, id)
+}

@@ -1,0 +1,98 @@
+package tracks
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/config"
+)
+
+// Settings of the tracks module (modules.tracks.settings).
+type Settings struct {
+	// UploadRoles may upload tracks.
+	UploadRoles []string `yaml:"upload_roles"`
+	// MaxUploadMB caps an upload's size.
+	MaxUploadMB int64 `yaml:"max_upload_mb"`
+	// MaxConcurrentUploads bounds uploads in progress in this process.
+	MaxConcurrentUploads int `yaml:"max_concurrent_uploads" env:"MAX_CONCURRENT_UPLOADS"`
+	// ClamAVAddress is clamd's host:port; empty: no virus scan.
+	ClamAVAddress string `yaml:"clamav_address" env:"CLAMAV_ADDRESS"`
+	// ClamAVRequired refuses uploads while clamd is down; otherwise they are
+	// accepted and marked unscanned.
+	ClamAVRequired bool `yaml:"clamav_required" env:"CLAMAV_REQUIRED"`
+	// InternalAPIKey authenticates the external stream server's callback.
+	InternalAPIKey string `yaml:"internal_api_key" env:"STREAM_SERVER_INTERNAL_API_KEY"`
+	// WaveformPoints is the number of peaks computed per track.
+	WaveformPoints int `yaml:"waveform_points"`
+	// PlayWindow counts a listener's plays of a track once per window.
+	PlayWindow time.Duration `yaml:"play_window"`
+	// MaxShareTTL bounds a share link's expires_in; 0: links may not expire.
+	MaxShareTTL time.Duration `yaml:"max_share_ttl"`
+
+	// Storage is local (UPLOAD_DIR) or s3.
+	Storage     string `yaml:"storage" env:"TRACKS_STORAGE"`
+	S3Endpoint  string `yaml:"s3_endpoint" env:"S3_ENDPOINT"`
+	S3Bucket    string `yaml:"s3_bucket" env:"S3_BUCKET"`
+	S3Region    string `yaml:"s3_region" env:"S3_REGION"`
+	S3AccessKey string `yaml:"s3_access_key" env:"S3_ACCESS_KEY"`
+	S3SecretKey string `yaml:"s3_secret_key" env:"S3_SECRET_KEY"`
+	S3UseSSL    bool   `yaml:"s3_use_ssl" env:"S3_USE_SSL"`
+	S3PathStyle bool   `yaml:"s3_path_style" env:"S3_PATH_STYLE"`
+	// S3PresignTTL is how long a stream or download redirect stays valid.
+	S3PresignTTL time.Duration `yaml:"s3_presign_ttl"`
+}
+
+func defaultSettings() any {
+	return &Settings{
+		UploadRoles:          []string{authn.RoleCreator, authn.RoleArtist, authn.RoleProducer, authn.RoleLabel, authn.RoleAdmin},
+		MaxUploadMB:          200,
+		MaxConcurrentUploads: 10,
+		WaveformPoints:       1000,
+		PlayWindow:           30 * time.Minute,
+		MaxShareTTL:          365 * 24 * time.Hour,
+		Storage:              "local",
+		S3UseSSL:             true,
+		S3PresignTTL:         15 * time.Minute,
+	}
+}
+
+// Validate refuses settings that cannot work.
+func (s *Settings) Validate(env config.Env) error {
+	for _, r := range s.UploadRoles {
+		known := false
+		for _, x := range authn.Roles {
+			known = known || r == x
+		}
+		if !known {
+			return fmt.Errorf("upload_roles: %q is not a role", r)
+		}
+	}
+	switch {
+	case s.MaxUploadMB < 1 || s.MaxUploadMB > 10240:
+		return errors.New("max_upload_mb must be between 1 and 10240")
+	case s.MaxConcurrentUploads < 1:
+		return errors.New("max_concurrent_uploads (MAX_CONCURRENT_UPLOADS) must be at least 1")
+	case s.WaveformPoints < 10 || s.WaveformPoints > 10000:
+		return errors.New("waveform_points must be between 10 and 10000")
+	case s.PlayWindow < time.Minute:
+		return errors.New("play_window must be at least 1m")
+	case s.ClamAVRequired && s.ClamAVAddress == "":
+		return errors.New("clamav_required (CLAMAV_REQUIRED) needs clamav_address (CLAMAV_ADDRESS)")
+	case s.InternalAPIKey != "" && len(s.InternalAPIKey) < 24:
+		return errors.New("internal_api_key (STREAM_SERVER_INTERNAL_API_KEY) must be at least 24 characters")
+	}
+	switch s.Storage {
+	case "local":
+	case "s3":
+		if s.S3Endpoint == "" || s.S3Bucket == "" || s.S3AccessKey == "" || s.S3SecretKey == "" {
+			return errors.New("storage s3 needs s3_endpoint, s3_bucket, s3_access_key and s3_secret_key (S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY)")
+		}
+	default:
+		return fmt.Errorf("storage %q must be local or s3 (TRACKS_STORAGE)", s.Storage)
+	}
+	return nil
+}
+
+func (s *Settings) maxUpload() int64 { return s.MaxUploadMB << 20 }

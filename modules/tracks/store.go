@@ -1,0 +1,338 @@
+package tracks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+var errNotFound = errors.New("not found")
+
+// Track is a row of tracks.
+type Track struct {
+	ID          uuid.UUID       `db:"id"`
+	OwnerID     uuid.UUID       `db:"owner_id"`
+	Title       string          `db:"title"`
+	Description string          `db:"description"`
+	Genre       string          `db:"genre"`
+	Tags        pq.StringArray  `db:"tags"`
+	Visibility  string          `db:"visibility"`
+	Status      string          `db:"status"`
+	Error       *string         `db:"error"`
+	Format      string          `db:"format"`
+	ContentType string          `db:"content_type"`
+	SizeBytes   int64           `db:"size_bytes"`
+	StorageKey  string          `db:"storage_key"`
+	ScanStatus  string          `db:"scan_status"`
+	DurationMS  *int64          `db:"duration_ms"`
+	SampleRate  *int            `db:"sample_rate"`
+	Channels    *int            `db:"channels"`
+	BitrateKbps *int            `db:"bitrate_kbps"`
+	Peaks       pq.Float32Array `db:"peaks"`
+	Plays       int64           `db:"plays"`
+	Likes       int64           `db:"likes"`
+	Comments    int64           `db:"comments"`
+	Downloads   int64           `db:"downloads"`
+	CreatedAt   time.Time       `db:"created_at"`
+	UpdatedAt   time.Time       `db:"updated_at"`
+}
+
+// trackColumns leaves out peaks, which only the waveform route reads.
+const trackColumns = `id, owner_id, title, description, genre, tags, visibility, status, error, format, content_type,
+	size_bytes, storage_key, scan_status, duration_ms, sample_rate, channels, bitrate_kbps, plays, likes, comments,
+	downloads, created_at, updated_at`
+
+type store struct{ db *sqlx.DB }
+
+func newStore(db *sqlx.DB) *store { return &store{db: db} }
+
+func (s *store) insertTrack(ctx context.Context, tx sqlx.ExtContext, t *Track) error {
+	err := sqlx.GetContext(ctx, tx, t, `
+		INSERT INTO tracks (id, owner_id, title, description, genre, tags, visibility, format, content_type,
+			size_bytes, storage_key, scan_status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		RETURNING `+trackColumns,
+		t.ID, t.OwnerID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility, t.Format, t.ContentType,
+		t.SizeBytes, t.StorageKey, t.ScanStatus)
+	if err != nil {
+		return fmt.Errorf("insert track: %w", err)
+	}
+	return nil
+}
+
+func (s *store) track(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*Track, error) {
+	query := `SELECT ` + trackColumns + ` FROM tracks WHERE id = $1`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	var t Track
+	err := sqlx.GetContext(ctx, q, &t, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load track %s: %w", id, err)
+	}
+	return &t, nil
+}
+
+func (s *store) peaks(ctx context.Context, id uuid.UUID) ([]float32, error) {
+	var p pq.Float32Array
+	if err := s.db.GetContext(ctx, &p, `SELECT peaks FROM tracks WHERE id = $1`, id); err != nil {
+		return nil, fmt.Errorf("load peaks of %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// listFilter narrows GET /tracks.
+type listFilter struct {
+	Query   string
+	Genre   string
+	OwnerID *uuid.UUID
+	Popular bool
+}
+
+// listCursor is the sort key of the last track of a page.
+type listCursor struct {
+	Plays int64     `json:"p,omitempty"`
+	At    time.Time `json:"t"`
+	ID    uuid.UUID `json:"i"`
+}
+
+// listPublic returns public tracks in a stable order (newest, or most
+// played, ties broken by creation time and id) strictly after the cursor.
+func (s *store) listPublic(ctx context.Context, f listFilter, after *listCursor, limit int) ([]Track, error) {
+	where := []string{"visibility = 'public'"}
+	args := []any{}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.Query != "" {
+		where = append(where, "search @@ websearch_to_tsquery('simple', "+arg(f.Query)+")")
+	}
+	if f.Genre != "" {
+		where = append(where, "lower(genre) = lower("+arg(f.Genre)+")")
+	}
+	if f.OwnerID != nil {
+		where = append(where, "owner_id = "+arg(*f.OwnerID))
+	}
+	order := "created_at DESC, id DESC"
+	if f.Popular {
+		order = "plays DESC, created_at DESC, id DESC"
+	}
+	if after != nil {
+		if f.Popular {
+			where = append(where, "(plays, created_at, id) < ("+arg(after.Plays)+", "+arg(after.At)+", "+arg(after.ID)+")")
+		} else {
+			where = append(where, "(created_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
+		}
+	}
+	query := `SELECT ` + trackColumns + ` FROM tracks WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + arg(limit)
+	var out []Track
+	if err := s.db.SelectContext(ctx, &out, query, args...); err != nil {
+		return nil, fmt.Errorf("list tracks: %w", err)
+	}
+	return out, nil
+}
+
+// saveMeta writes the editable fields and the history entry of the edit.
+func (s *store) saveMeta(ctx context.Context, tx sqlx.ExtContext, t *Track, actor uuid.UUID, changes map[string][2]any) error {
+	err := sqlx.GetContext(ctx, tx, t, `
+		UPDATE tracks SET title = $2, description = $3, genre = $4, tags = $5, visibility = $6, updated_at = now()
+		WHERE id = $1 RETURNING `+trackColumns, t.ID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility)
+	if err != nil {
+		return fmt.Errorf("update track %s: %w", t.ID, err)
+	}
+	diff := map[string]map[string]any{}
+	for k, v := range changes {
+		diff[k] = map[string]any{"from": v[0], "to": v[1]}
+	}
+	b, err := json.Marshal(diff)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO track_history (track_id, actor_id, changes) VALUES ($1, $2, $3)`,
+		t.ID, actor, string(b)); err != nil {
+		return fmt.Errorf("record history of %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// HistoryEntry is one recorded edit.
+type HistoryEntry struct {
+	ID      int64           `db:"id" json:"id"`
+	ActorID uuid.UUID       `db:"actor_id" json:"actor_id"`
+	Changes json.RawMessage `db:"changes" json:"changes"`
+	At      time.Time       `db:"at" json:"at"`
+}
+
+func (s *store) history(ctx context.Context, id uuid.UUID, before int64, limit int) ([]HistoryEntry, error) {
+	var out []HistoryEntry
+	err := s.db.SelectContext(ctx, &out, `SELECT id, actor_id, changes, at FROM track_history
+		WHERE track_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, id, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// deleteTrack removes the row (history, shares and plays go with it) and
+// closes the gaps it leaves in playlists.
+func (s *store) deleteTrack(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID) error {
+	var playlists []uuid.UUID
+	if err := sqlx.SelectContext(ctx, tx, &playlists, `SELECT playlist_id FROM playlist_tracks WHERE track_id = $1 ORDER BY playlist_id`, id); err != nil {
+		return fmt.Errorf("playlists of %s: %w", id, err)
+	}
+	for _, p := range playlists {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM playlists WHERE id = $1 FOR UPDATE`, p); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tracks WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete track %s: %w", id, err)
+	}
+	for _, p := range playlists {
+		if err := renumber(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renumber makes a playlist's positions 0..n-1 again, keeping their order.
+func renumber(ctx context.Context, tx sqlx.ExtContext, playlist uuid.UUID) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE playlist_tracks pt SET position = r.n - 1
+		FROM (SELECT track_id, row_number() OVER (ORDER BY position, added_at) AS n FROM playlist_tracks WHERE playlist_id = $1) r
+		WHERE pt.playlist_id = $1 AND pt.track_id = r.track_id AND pt.position <> r.n - 1`, playlist)
+	if err != nil {
+		return fmt.Errorf("renumber playlist %s: %w", playlist, err)
+	}
+	return nil
+}
+
+// processed stores the analysis of a track.
+type processed struct {
+	DurationMS  int64
+	SampleRate  int
+	Channels    int
+	BitrateKbps int
+	Peaks       []float32
+}
+
+// finish sets a processing outcome, once: a track already ready or failed
+// is left alone (the job may run twice). It reports whether it changed.
+func (s *store) finish(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID, p *processed, failure string) (bool, error) {
+	var res sql.Result
+	var err error
+	if failure != "" {
+		res, err = tx.ExecContext(ctx, `UPDATE tracks SET status = 'failed', error = $2, updated_at = now()
+			WHERE id = $1 AND status = 'processing'`, id, failure)
+	} else {
+		var peaks any
+		if p.Peaks != nil {
+			peaks = pq.Array(p.Peaks)
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE tracks SET status = 'ready', error = NULL, duration_ms = $2, sample_rate = $3,
+			channels = $4, bitrate_kbps = $5, peaks = $6, updated_at = now()
+			WHERE id = $1 AND status = 'processing'`, id, p.DurationMS, p.SampleRate, p.Channels, p.BitrateKbps, peaks)
+	}
+	if err != nil {
+		return false, fmt.Errorf("finish processing %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// markReady is the external stream server's word that a track is ready.
+func (s *store) markReady(ctx context.Context, id uuid.UUID) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE tracks SET status = 'ready', error = NULL, updated_at = now() WHERE id = $1`, id)
+	if err != nil {
+		return false, fmt.Errorf("mark %s ready: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Share is a row of track_shares.
+type Share struct {
+	ID        uuid.UUID  `db:"id"`
+	TrackID   uuid.UUID  `db:"track_id"`
+	CreatedBy uuid.UUID  `db:"created_by"`
+	CreatedAt time.Time  `db:"created_at"`
+	ExpiresAt *time.Time `db:"expires_at"`
+	RevokedAt *time.Time `db:"revoked_at"`
+}
+
+func (s *store) insertShare(ctx context.Context, sh *Share, hash []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO track_shares (id, track_id, token_hash, created_by, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		sh.ID, sh.TrackID, hash, sh.CreatedBy, sh.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("create share of %s: %w", sh.TrackID, err)
+	}
+	return nil
+}
+
+// liveShare finds the live link with this token hash.
+func (s *store) liveShare(ctx context.Context, hash []byte) (*Share, error) {
+	var sh Share
+	err := s.db.GetContext(ctx, &sh, `SELECT id, track_id, created_by, created_at, expires_at, revoked_at FROM track_shares
+		WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find share: %w", err)
+	}
+	return &sh, nil
+}
+
+func (s *store) share(ctx context.Context, id uuid.UUID) (*Share, error) {
+	var sh Share
+	err := s.db.GetContext(ctx, &sh, `SELECT id, track_id, created_by, created_at, expires_at, revoked_at FROM track_shares WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load share %s: %w", id, err)
+	}
+	return &sh, nil
+}
+
+func (s *store) revokeShare(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE track_shares SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	return err
+}
+
+// countPlay records a play once per listener and window; it reports
+// whether it counted.
+func (s *store) countPlay(ctx context.Context, track uuid.UUID, listener string, window time.Time) (bool, error) {
+	var counted bool
+	err := s.db.GetContext(ctx, &counted, `
+		WITH ins AS (
+			INSERT INTO track_plays (track_id, listener, window_start) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING RETURNING 1
+		), upd AS (
+			UPDATE tracks SET plays = plays + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
+		)
+		SELECT EXISTS (SELECT 1 FROM ins)`, track, listener, window)
+	if err != nil {
+		return false, fmt.Errorf("count play of %s: %w", track, err)
+	}
+	return counted, nil
+}
+
+func (s *store) countDownload(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE tracks SET downloads = downloads + 1 WHERE id = $1`, id)
+	return err
+}

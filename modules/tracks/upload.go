@@ -1,0 +1,256 @@
+package tracks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/clamav"
+	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/db"
+	"github.com/veza/veza/platform/events"
+	"github.com/veza/veza/platform/httpx"
+)
+
+// upload is one upload in progress: the stored file and the form fields.
+type upload struct {
+	id     uuid.UUID
+	key    string
+	format audio.Format
+	size   int64
+	fields map[string]string
+	tags   []string
+}
+
+// TryUpload takes one of the MAX_CONCURRENT_UPLOADS slots, or answers 503
+// with Retry-After; release gives it back.
+func (s *Service) TryUpload() (release func(), err error) {
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	default:
+		e := httpx.Unavailable("too_many_uploads", "too many uploads in progress; try again shortly", nil)
+		e.RetryAfter = 5 * time.Second
+		return nil, e
+	}
+}
+
+var formFields = map[string]bool{"title": true, "genre": true, "description": true, "visibility": true, "tags": true}
+
+// Upload reads a multipart body as it arrives: the file part is sniffed,
+// then streamed to storage (never held in memory); the other parts are
+// small fields. Whatever fails, nothing is left stored.
+func (s *Service) Upload(ctx context.Context, p *authn.Principal, contentType string, body io.Reader) (t *Track, err error) {
+	mt, params, perr := mime.ParseMediaType(contentType)
+	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, httpx.NewError(415, "unsupported_media_type", "send the upload as multipart/form-data")
+	}
+	up := &upload{id: uuid.Must(uuid.NewV7()), fields: map[string]string{}}
+	defer func() {
+		if err != nil && up.key != "" {
+			if derr := s.files.Delete(context.WithoutCancel(ctx), up.key); derr != nil {
+				s.log.Warn("could not remove a refused upload", zap.String("key", up.key), zap.Error(derr))
+			}
+		}
+	}()
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		part, perr := mr.NextPart()
+		if errors.Is(perr, io.EOF) {
+			break
+		}
+		if perr != nil {
+			return nil, s.readErr(perr)
+		}
+		name := part.FormName()
+		switch {
+		case name == "file":
+			if up.key != "" {
+				return nil, httpx.Invalid(httpx.FieldError{Field: "file", Message: "send one file"})
+			}
+			if err := s.storeFile(ctx, up, part); err != nil {
+				return nil, err
+			}
+		case formFields[name]:
+			v, ferr := io.ReadAll(io.LimitReader(part, 16<<10+1))
+			if ferr != nil {
+				return nil, s.readErr(ferr)
+			}
+			if len(v) > 16<<10 {
+				return nil, httpx.Invalid(httpx.FieldError{Field: name, Message: "too long"})
+			}
+			if name == "tags" {
+				up.tags = append(up.tags, splitTags(string(v))...)
+			} else {
+				up.fields[name] = string(v)
+			}
+		default:
+			return nil, httpx.Invalid(httpx.FieldError{Field: name, Message: "unknown field"})
+		}
+		part.Close()
+	}
+	if up.key == "" {
+		return nil, httpx.Invalid(httpx.FieldError{Field: "file", Message: "is required"})
+	}
+	return s.create(ctx, p, up)
+}
+
+func splitTags(v string) []string {
+	var out []string
+	for _, t := range strings.Split(v, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// readErr tells a broken or oversized body (413 set by the limit) from our
+// own failures.
+func (s *Service) readErr(err error) error {
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	if errors.Is(err, errTooLarge) {
+		return httpx.NewError(413, "body_too_large", fmt.Sprintf("uploads are limited to %d MB", s.settings.MaxUploadMB))
+	}
+	return httpx.BadRequest("malformed_body", "the multipart body could not be read: "+err.Error())
+}
+
+var errTooLarge = errors.New("upload too large")
+
+// capped fails with errTooLarge once more than max bytes were read.
+type capped struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, errTooLarge
+	}
+	return n, err
+}
+
+// storeFile sniffs the file's first bytes and streams it to storage.
+func (s *Service) storeFile(ctx context.Context, up *upload, part io.Reader) error {
+	head := make([]byte, audio.SniffLen)
+	n, err := io.ReadFull(part, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return s.readErr(err)
+	}
+	head = head[:n]
+	format, ok := audio.Sniff(head)
+	if !ok {
+		return httpx.NewError(415, "unsupported_format", "the file is not MP3, FLAC, WAV, OGG or M4A/AAC audio")
+	}
+	up.format = format
+	key := fmt.Sprintf("tracks/%s/%s%s", up.id.String()[:2], up.id, format.Ext())
+	body := &capped{r: io.MultiReader(bytes.NewReader(head), part), left: s.settings.maxUpload()}
+	obj, err := s.files.Put(ctx, key, body, -1, format.ContentType())
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return s.readErr(errTooLarge)
+		}
+		var he *httpx.Error
+		if errors.As(err, &he) {
+			return he
+		}
+		if ctx.Err() != nil {
+			return httpx.BadRequest("upload_interrupted", "the upload ended before the file did")
+		}
+		return fmt.Errorf("store upload %s: %w", up.id, err)
+	}
+	up.key, up.size = key, obj.Size
+	return nil
+}
+
+// scan runs the virus scan: an infected file is refused; clamd down refuses
+// when CLAMAV_REQUIRED, else the track is marked unscanned.
+func (s *Service) scan(ctx context.Context, up *upload) (string, error) {
+	if s.scanner == nil {
+		return "unscanned", nil
+	}
+	r, err := s.files.Open(ctx, up.key)
+	if err != nil {
+		return "", fmt.Errorf("open upload for scanning: %w", err)
+	}
+	defer r.Close()
+	res, err := s.scanner.Scan(ctx, r)
+	switch {
+	case err == nil && res.Clean:
+		return "clean", nil
+	case err == nil:
+		s.log.Warn("infected upload refused", zap.String("virus", res.Virus), zap.String("track_id", up.id.String()))
+		return "", httpx.NewError(422, "infected_file", "the file contains malware ("+res.Virus+") and was deleted")
+	case errors.Is(err, clamav.ErrTooLarge):
+		return "", httpx.NewError(413, "body_too_large", "the file is larger than the virus scanner accepts")
+	case s.settings.ClamAVRequired:
+		return "", httpx.Unavailable("scanner_unavailable", "the virus scanner is unavailable; uploads are paused", err)
+	default:
+		s.log.Warn("virus scanner unavailable; upload accepted unscanned", zap.Error(err))
+		return "unscanned", nil
+	}
+}
+
+// create validates the fields and records the track, its event and its
+// processing job in one transaction (the job goes through the outbox, so
+// an upload succeeds while Redis is down).
+func (s *Service) create(ctx context.Context, p *authn.Principal, up *upload) (*Track, error) {
+	t := &Track{ID: up.id, OwnerID: p.UserID, Visibility: "public", Tags: pq.StringArray{}, Format: string(up.format),
+		ContentType: up.format.ContentType(), SizeBytes: up.size, StorageKey: up.key}
+	in := MetaInput{}
+	title := up.fields["title"]
+	in.Title = &title
+	for name, dst := range map[string]**string{"description": &in.Description, "genre": &in.Genre, "visibility": &in.Visibility} {
+		if v, ok := up.fields[name]; ok {
+			*dst = &v
+		}
+	}
+	if up.tags != nil {
+		in.Tags = &up.tags
+	}
+	if _, err := in.apply(t); err != nil {
+		return nil, err
+	}
+	scan, err := s.scan(ctx, up)
+	if err != nil {
+		return nil, err
+	}
+	t.ScanStatus = scan
+	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if err := s.store.insertTrack(ctx, tx, t); err != nil {
+			return err
+		}
+		if _, err := s.pub.EnqueueTx(ctx, tx, ProcessJob, 1, trackJob{TrackID: t.ID}, events.JobOptions{TaskID: "process:" + t.ID.String()}); err != nil {
+			return err
+		}
+		_, err := s.pub.Publish(ctx, tx, EventTrackCreated, s.event(t), t.OwnerID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
