@@ -115,13 +115,16 @@ func ownDeadline(d time.Duration) fiber.Handler {
 }
 
 // declaredLimit refuses a streamed body whose declared length is too large;
-// the handler enforces the limit on what it actually reads.
+// the handler enforces the limit on what it actually reads. Afterwards it
+// reads what the handler left of the body, so the connection stays usable.
 func declaredLimit(limit int64) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if n := int64(c.Request().Header.ContentLength()); n > limit {
 			return httpx.TooLarge(c, limit)
 		}
-		return c.Next()
+		err := c.Next()
+		httpx.FinishBody(c)
+		return err
 	}
 }
 

@@ -143,7 +143,7 @@ func (h *handler) list(c *fiber.Ctx) error {
 func (h *handler) upload(c *fiber.Ctx) error {
 	release, err := h.svc.TryUpload()
 	if err != nil {
-		c.Context().SetConnectionClose() // the body stays unread
+		httpx.DiscardBody(c)
 		return err
 	}
 	defer release()
@@ -153,7 +153,7 @@ func (h *handler) upload(c *fiber.Ctx) error {
 	}
 	t, err := h.svc.Upload(c.UserContext(), authn.FromCtx(c), string(c.Request().Header.ContentType()), body)
 	if err != nil {
-		c.Context().SetConnectionClose()
+		httpx.DiscardBody(c)
 		return err
 	}
 	return httpx.Created(c, view(t))

@@ -25,15 +25,15 @@ func Module() app.Module {
 		Migrations:  migrations,
 		Events:      eventTypes(),
 		Options: fx.Options(
-			fx.Provide(newStore, newFiles, newService),
+			fx.Provide(newStore, newFiles, newService, newPlaylistService),
 			fx.Invoke(register),
 		),
 	}
 }
 
-func register(r *app.Registrar, svc *Service, s *Settings) {
+func register(r *app.Registrar, svc *Service, s *Settings, ps *playlistService) {
 	(&handler{svc: svc}).routes(r, s)
-	registerPlaylists(r, svc)
+	registerPlaylists(r, ps)
 	r.Job(ProcessJob, svc.process)
 	r.Job(DeleteFileJob, svc.deleteFile)
 	r.Job(CountPlayJob, svc.countPlay)

@@ -109,6 +109,14 @@ type MetaInput struct {
 func (in MetaInput) apply(t *Track) (map[string][2]any, error) {
 	changes := map[string][2]any{}
 	var v httpx.Checker
+	for name, f := range map[string]*string{"title": in.Title, "description": in.Description, "genre": in.Genre} {
+		v.Check(f == nil || !strings.ContainsRune(*f, 0), name, "must not contain NUL characters")
+	}
+	if in.Tags != nil {
+		for _, tag := range *in.Tags {
+			v.Check(!strings.ContainsRune(tag, 0), "tags", "must not contain NUL characters")
+		}
+	}
 	if in.Title != nil {
 		title := strings.TrimSpace(*in.Title)
 		v.Check(title != "" && len([]rune(title)) <= 200, "title", "must be 1 to 200 characters")
@@ -314,8 +322,11 @@ func (s *Service) RevokeShare(ctx context.Context, p *authn.Principal, id uuid.U
 		return err
 	}
 	t, err := s.store.track(ctx, s.db, sh.TrackID, false)
-	if err != nil || t.OwnerID != p.UserID {
+	if errors.Is(err, errNotFound) || (err == nil && t.OwnerID != p.UserID) {
 		return httpx.NotFound("share link not found")
+	}
+	if err != nil {
+		return err
 	}
 	return s.store.revokeShare(ctx, id)
 }

@@ -187,7 +187,10 @@ func (s *store) history(ctx context.Context, id uuid.UUID, before int64, limit i
 }
 
 // deleteTrack removes the row (history, shares and plays go with it) and
-// closes the gaps it leaves in playlists.
+// closes the gaps it leaves in playlists. Lock order: the track (locked by
+// the caller), then its playlists by id. Code that locks a playlist and then
+// a track must take a key-share lock on the track first (as adding a track
+// does), or the two deadlock.
 func (s *store) deleteTrack(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID) error {
 	var playlists []uuid.UUID
 	if err := sqlx.SelectContext(ctx, tx, &playlists, `SELECT playlist_id FROM playlist_tracks WHERE track_id = $1 ORDER BY playlist_id`, id); err != nil {

@@ -1,7 +1,6 @@
 package tracks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -153,22 +152,19 @@ func (c *capped) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// storeFile sniffs the file's first bytes and streams it to storage.
+// storeFile sniffs the file's first bytes (reading past ID3 tags with cover
+// art when it must) and streams it to storage.
 func (s *Service) storeFile(ctx context.Context, up *upload, part io.Reader) error {
-	head := make([]byte, audio.SniffLen)
-	n, err := io.ReadFull(part, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	format, body, ok, err := audio.SniffReader(part)
+	if err != nil {
 		return s.readErr(err)
 	}
-	head = head[:n]
-	format, ok := audio.Sniff(head)
 	if !ok {
 		return httpx.NewError(415, "unsupported_format", "the file is not MP3, FLAC, WAV, OGG or M4A/AAC audio")
 	}
 	up.format = format
 	key := fmt.Sprintf("tracks/%s/%s%s", up.id.String()[:2], up.id, format.Ext())
-	body := &capped{r: io.MultiReader(bytes.NewReader(head), part), left: s.settings.maxUpload()}
-	obj, err := s.files.Put(ctx, key, body, -1, format.ContentType())
+	obj, err := s.files.Put(ctx, key, &capped{r: body, left: s.settings.maxUpload()}, -1, format.ContentType())
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return s.readErr(errTooLarge)

@@ -258,7 +258,7 @@ func TestSecretRotation(t *testing.T) {
 	}
 	e.Do(t, "POST", "/api/v1/webhooks/"+ep.ID+"/rotate-secret", nil, as(tok)...).Status(t, 200).Data(t, &rotated)
 	if rotated.Secret == ep.Secret || rotated.PreviousSecretExpiresAt == nil ||
-		rotated.PreviousSecretExpiresAt.Sub(time.Now()) < 23*time.Hour {
+		time.Until(*rotated.PreviousSecretExpiresAt) < 23*time.Hour {
 		t.Fatalf("rotation answer %+v", rotated)
 	}
 	e.emit(t, 1, id)

@@ -24,6 +24,11 @@ func Bind(c *fiber.Ctx, dst any) error {
 		return NewError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send the body as application/json")
 	}
+	// PostgreSQL text cannot hold NUL: refuse it here, once for every
+	// module, rather than fail in the database.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return Invalid(FieldError{Field: "body", Message: "text must not contain NUL characters (\\u0000)"})
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

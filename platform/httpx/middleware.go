@@ -237,14 +237,34 @@ func BodyLimit(limit int64) fiber.Handler {
 // of the 413. Larger bodies are cut off.
 const drainMax = 256 << 10
 
-// TooLarge answers 413 and closes the connection afterwards: the rest of the
-// body is not read (beyond a small drain), and the server would otherwise
-// parse it as the next request.
-func TooLarge(c *fiber.Ctx, limit int64) error {
+// DiscardBody is for handlers that refuse a request before reading its
+// whole body: it reads and drops up to 256 KiB of what is left, so a client
+// still sending can read the answer, and closes the connection after it.
+func DiscardBody(c *fiber.Ctx) {
 	if stream := c.Context().RequestBodyStream(); stream != nil {
 		_, _ = io.CopyN(io.Discard, stream, drainMax)
 	}
 	c.Context().SetConnectionClose()
+}
+
+// FinishBody reads what a streaming handler left of the request body (a
+// multipart epilogue, a chunked body's last chunk) so the connection can
+// serve its next request; a large rest closes the connection instead.
+func FinishBody(c *fiber.Ctx) {
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return
+	}
+	if n, _ := io.CopyN(io.Discard, stream, drainMax+1); n > drainMax {
+		c.Context().SetConnectionClose()
+	}
+}
+
+// TooLarge answers 413 and closes the connection afterwards: the rest of the
+// body is not read (beyond a small drain), and the server would otherwise
+// parse it as the next request.
+func TooLarge(c *fiber.Ctx, limit int64) error {
+	DiscardBody(c)
 	return NewError(fiber.StatusRequestEntityTooLarge, "body_too_large",
 		"the body is larger than the "+strconv.FormatInt(limit, 10)+" bytes this route accepts")
 }

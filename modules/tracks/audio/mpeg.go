@@ -325,7 +325,7 @@ type window struct {
 }
 
 func newWindow(r io.ReaderAt, size int64) *window {
-	return &window{r: r, size: size, buf: make([]byte, 64<<10)}
+	return &window{r: r, size: size, buf: make([]byte, min(64<<10, max(size, 16)))}
 }
 
 // at returns n bytes at off; the slice is valid until the next call.

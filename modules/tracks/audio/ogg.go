@@ -105,10 +105,12 @@ func analyzeOgg(ctx context.Context, r io.ReaderAt, size int64) (*Info, error) {
 		preSkip = uint64(le.Uint16(pkt[10:]))
 		info.SampleRate = 48000 // Opus always decodes at 48 kHz; granules count at that rate
 	case "flac":
-		if len(pkt) < 13+8+34 || string(pkt[9:13]) != "fLaC" {
+		// 0x7F "FLAC", version (2), header count (2), "fLaC", the
+		// STREAMINFO block header (4) and body (34).
+		if len(pkt) < 9+4+4+34 || string(pkt[9:13]) != "fLaC" {
 			return nil, fmt.Errorf("%w: Ogg: bad FLAC mapping header", ErrCorrupt)
 		}
-		si, err := parseStreamInfo(pkt[21:])
+		si, err := parseStreamInfo(pkt[17:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: Ogg FLAC: %v", ErrCorrupt, err)
 		}

@@ -47,7 +47,8 @@ const (
 //   - Any of FLAC, MP3 and AAC may follow one or more ID3v2 tags (plus zero
 //     padding). The tags must end inside head for Sniff to see past them;
 //     MP3s with embedded cover art often have tags far larger than 4 KiB, so
-//     prefer SniffAt when the whole file is at hand.
+//     an upload handler should use SniffReader on the incoming stream (or
+//     SniffAt on a stored file), which read past such tags.
 func Sniff(head []byte) (Format, bool) {
 	if len(head) > SniffLen {
 		head = head[:SniffLen]
@@ -76,9 +77,11 @@ func Sniff(head []byte) (Format, bool) {
 }
 
 // SniffAt is Sniff for a whole file: besides the first SniffLen bytes it
-// reads past ID3v2 tags of any size (cover art) and walks WAV chunks wherever
-// they lead, reading at most a few KiB more. The upload handler should use it
-// once the body is stored.
+// reads past ID3v2 tags of any size (cover art) and the zero padding after
+// them, tolerates junk between such a tag and the first MPEG frame (a chain
+// of three frame headers must then be visible), and walks WAV chunks wherever
+// they lead. It reads a few KiB, never the whole file. The upload handler
+// should use it once the body is stored; Analyze uses it too.
 func SniffAt(r io.ReaderAt, size int64) (Format, bool) {
 	head, err := readHead(r, 0, size)
 	if err != nil {
@@ -88,7 +91,7 @@ func SniffAt(r io.ReaderAt, size int64) (Format, bool) {
 		return f, true
 	}
 	if isRIFFWAVE(head) {
-		if _, err := parseWAVHeader(r, size); err != nil {
+		if _, err := walkWAV(r, size, true); err != nil {
 			return "", false
 		}
 		return WAV, true
@@ -101,7 +104,101 @@ func SniffAt(r io.ReaderAt, size int64) (Format, bool) {
 	if err != nil {
 		return "", false
 	}
-	return sniffStream(head)
+	if f, ok := sniffStream(head); ok {
+		return f, true
+	}
+	// Some taggers leave junk between the tag and the first MPEG frame.
+	// After an ID3v2 tag, accept a chain of frames starting anywhere in
+	// the next SniffLen bytes, as long as the whole chain is visible.
+	for i := range head {
+		if head[i] == 0xFF && mpegChainComplete(head[i:]) {
+			return MP3, true
+		}
+	}
+	return "", false
+}
+
+// MaxSniffPrefix bounds how much SniffReader buffers to see past large
+// ID3v2 tags (cover art) or WAV metadata chunks; a file whose audio starts
+// later than that is not recognised.
+const MaxSniffPrefix = 16 << 20
+
+// SniffReader is SniffAt for a stream that cannot be read twice, such as an
+// upload being copied to storage: it reads the first SniffLen bytes and, only
+// when they start with ID3v2 tags or WAV chunks that hide what follows, reads
+// on (at most MaxSniffPrefix bytes in all, and 68 KiB past the end of the
+// tags) until it can decide. It returns body, a reader that yields the bytes
+// it consumed followed by the rest of r, so the caller stores the stream
+// unchanged whatever the answer. err is r's error other than EOF; a stream
+// shorter than SniffLen is judged on what there is.
+func SniffReader(r io.Reader) (f Format, body io.Reader, ok bool, err error) {
+	prefix := make([]byte, 0, SniffLen)
+	eof := false
+	fill := func(want int) error {
+		if want <= len(prefix) || eof {
+			return nil
+		}
+		start := len(prefix)
+		prefix = append(prefix, make([]byte, want-start)...)
+		n, err := io.ReadFull(r, prefix[start:])
+		prefix = prefix[:start+n]
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			eof, err = true, nil
+		}
+		return err
+	}
+	err = fill(SniffLen)
+	body = io.MultiReader(bytes.NewReader(prefix), r)
+	if err != nil {
+		return "", body, false, err
+	}
+	if f, ok := Sniff(prefix); ok {
+		return f, body, true, nil
+	}
+	for range maxID3Tags + 2 {
+		want := min(sniffWant(prefix), MaxSniffPrefix)
+		if want <= len(prefix) || eof {
+			break
+		}
+		if err := fill(want); err != nil {
+			return "", io.MultiReader(bytes.NewReader(prefix), r), false, err
+		}
+	}
+	body = io.MultiReader(bytes.NewReader(prefix), r)
+	f, ok = SniffAt(bytes.NewReader(prefix), int64(len(prefix)))
+	return f, body, ok, nil
+}
+
+// sniffWant returns how many leading bytes SniffAt needs, judging from the
+// ones in p: past the ID3v2 tags (plus zero padding and SniffLen), or up to a
+// WAV fmt chunk.
+func sniffWant(p []byte) int {
+	if isRIFFWAVE(p) {
+		off := 12
+		for off+8 <= len(p) {
+			if string(p[off:off+4]) == "fmt " || !printableID(p[off:off+4]) {
+				break
+			}
+			n := int(binary.LittleEndian.Uint32(p[off+4:]))
+			off += 8 + n + n&1
+		}
+		return off + 8 + 1024 // the next chunk header and a fmt body
+	}
+	off := 0
+	for range maxID3Tags {
+		if off+10 > len(p) {
+			return off + 10
+		}
+		n, ok := id3v2Len(p[off:])
+		if !ok {
+			break
+		}
+		off += int(min(n, MaxSniffPrefix))
+	}
+	if off == 0 {
+		return len(p)
+	}
+	return off + maxZeroPadding + SniffLen
 }
 
 // readHead reads up to SniffLen bytes at off.
@@ -154,8 +251,8 @@ func streamStart(r io.ReaderAt, size int64) (int64, error) {
 		return 0, nil
 	}
 	// Skip zero padding after the tag.
-	buf := make([]byte, 4096)
 	limit := min(size, off+maxZeroPadding)
+	buf := make([]byte, min(4096, max(limit-off, 1)))
 	for off < limit {
 		n := int(min(int64(len(buf)), limit-off))
 		if _, err := readFullAt(r, buf[:n], off); err != nil {
@@ -367,6 +464,24 @@ func mpegChainOK(b []byte) bool {
 		if h, ok = parseMPEGHeader(b[off:]); !ok || !h.sameStream(first) {
 			return false
 		}
+	}
+	return true
+}
+
+// mpegChainComplete is mpegChainOK without the benefit of the doubt: all
+// chainFrames headers must lie inside b.
+func mpegChainComplete(b []byte) bool {
+	off := 0
+	var first mpegHeader
+	for i := range chainFrames {
+		h, ok := parseMPEGHeader(b[min(off, len(b)):])
+		if !ok || (i > 0 && !h.sameStream(first)) {
+			return false
+		}
+		if i == 0 {
+			first = h
+		}
+		off += h.frameLen
 	}
 	return true
 }

@@ -4,14 +4,17 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 )
 
 func head(b []byte) []byte { return b[:min(len(b), SniffLen)] }
@@ -197,23 +200,7 @@ func badFmtWAV(wav []byte) []byte {
 }
 
 // oggBOS builds a valid first Ogg page (correct CRC) holding packet.
-func oggBOS(t testing.TB, packet []byte) []byte {
-	if len(packet) > 255 {
-		t.Fatal("packet too long for one segment")
-	}
-	p := []byte("OggS\x00\x02")
-	p = append(p, make([]byte, 8)...)               // granule 0
-	p = binary.LittleEndian.AppendUint32(p, 0x1234) // serial
-	p = binary.LittleEndian.AppendUint32(p, 0)      // sequence
-	p = append(p, 0, 0, 0, 0, 1, byte(len(packet))) // CRC, 1 segment
-	p = append(p, packet...)
-	var crc uint32
-	for _, c := range p {
-		crc = crc<<8 ^ oggCRCTable[byte(crc>>24)^c]
-	}
-	binary.LittleEndian.PutUint32(p[22:], crc)
-	return p
-}
+func oggBOS(t testing.TB, packet []byte) []byte { return buildOggPage(t, 0x02, 0, 0, packet) }
 
 func TestSniffRejects(t *testing.T) {
 	for name, b := range notAudio(t) {
@@ -315,5 +302,67 @@ func TestFormatMethods(t *testing.T) {
 		if f.ContentType() != w[0] || f.Ext() != w[1] {
 			t.Errorf("%q: %q %q, want %q %q", f, f.ContentType(), f.Ext(), w[0], w[1])
 		}
+	}
+}
+
+// Junk between an ID3v2 tag and the first frame: SniffAt finds the frames
+// (Sniff, which has no tag to justify a search, does not).
+func TestSniffAtJunkAfterID3(t *testing.T) {
+	mp3 := readFixture(t, "sine440_44100_stereo.mp3")
+	b := append(append(id3Tag(100), "junk junk junk"...), mp3...)
+	if f, ok := Sniff(head(b)); ok {
+		t.Errorf("Sniff = %q", f)
+	}
+	if f, ok := SniffAt(bytes.NewReader(b), int64(len(b))); !ok || f != MP3 {
+		t.Errorf("SniffAt = %q, %v", f, ok)
+	}
+	info, err := analyzeBytes(t, b, 10)
+	if err != nil || info.DurationMS != 3000 {
+		t.Errorf("Analyze: %v %+v", err, info)
+	}
+	// A tag followed by random bytes is still refused.
+	b = append(id3Tag(100), randomBytes(11, 8000)...)
+	if f, ok := SniffAt(bytes.NewReader(b), int64(len(b))); ok {
+		t.Errorf("ID3 + random bytes: SniffAt = %q", f)
+	}
+}
+
+// SniffReader sees past large tags in a stream and hands back every byte.
+func TestSniffReader(t *testing.T) {
+	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 1000}, sine(44100, 0.5))
+	mp3 := readFixture(t, "sine440_44100_stereo.mp3")
+	cases := []struct {
+		name string
+		b    []byte
+		want Format
+	}{
+		{"MP3 behind a 6 KB ID3v2 tag", readFixture(t, "sine440_48000_mono_id3.mp3"), MP3},
+		{"MP3 behind a 2 MB tag and another tag", append(append(id3Tag(2<<20), id3Tag(50)...), mp3...), MP3},
+		{"FLAC", readFixture(t, "sine440_44100_stereo.flac"), FLAC},
+		{"WAV with 100 KB of metadata first", rebuildWAV(wav, [][2]string{{"LIST", string(make([]byte, 100<<10))}}, nil, nil, false), WAV},
+		{"short WAV", genWAV(t, wavSpec{rate: 8000, channels: 1, bits: 8, frames: 10}, sine(8000, 0.5)), WAV},
+		{"PNG", pngBytes(t), ""},
+		{"empty", nil, ""},
+		{"tag larger than MaxSniffPrefix", append(id3Tag(MaxSniffPrefix+10), mp3...), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, body, ok, err := SniffReader(bytes.NewReader(c.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != (c.want != "") || f != c.want {
+				t.Errorf("got %q %v, want %q", f, ok, c.want)
+			}
+			got, err := io.ReadAll(body)
+			if err != nil || !bytes.Equal(got, c.b) {
+				t.Errorf("body differs from the input (%d vs %d bytes, %v)", len(got), len(c.b), err)
+			}
+		})
+	}
+	// A read error is returned, not taken for end of file.
+	_, _, ok, err := SniffReader(io.MultiReader(bytes.NewReader(id3Tag(10000)), iotest.ErrReader(errors.New("reset"))))
+	if ok || err == nil {
+		t.Errorf("read error: ok %v err %v", ok, err)
 	}
 }

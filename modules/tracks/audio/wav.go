@@ -99,6 +99,12 @@ type wavFile struct {
 // short: ErrCorrupt. The size 0xFFFFFFFF, which streaming writers leave when
 // they cannot seek back, means "to the end of the file".
 func parseWAVHeader(r io.ReaderAt, size int64) (*wavFile, error) {
+	return walkWAV(r, size, false)
+}
+
+// walkWAV is parseWAVHeader; with fmtOnly it stops at a valid fmt chunk,
+// which is all that recognising the format needs.
+func walkWAV(r io.ReaderAt, size int64, fmtOnly bool) (*wavFile, error) {
 	var hdr [12]byte
 	if _, err := readFullAt(r, hdr[:], 0); err != nil || !isRIFFWAVE(hdr[:]) {
 		return nil, fmt.Errorf("%w: no RIFF/WAVE header", ErrCorrupt)
@@ -134,6 +140,9 @@ func parseWAVHeader(r io.ReaderAt, size int64) (*wavFile, error) {
 				return nil, fmt.Errorf("%w: WAV: %v", ErrCorrupt, err)
 			}
 			w.fmt, haveFmt = f, true
+			if fmtOnly {
+				return w, nil
+			}
 		case "fact":
 			var b [4]byte
 			if n >= 4 {
@@ -195,7 +204,7 @@ func analyzeWAV(ctx context.Context, r io.ReaderAt, size int64, points int) (*In
 
 	p := newPeaker(points, frames)
 	bytesPer := f.containerBytes()
-	chunkFrames := max(1, (64<<10)/f.blockAlign)
+	chunkFrames := int(min(max(1, (64<<10)/int64(f.blockAlign)), max(frames, 1)))
 	buf := make([]byte, chunkFrames*f.blockAlign)
 	for done := int64(0); done < frames; {
 		if err := ctx.Err(); err != nil {

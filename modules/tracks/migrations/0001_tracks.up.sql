@@ -1,3 +1,9 @@
+-- array_to_string is only STABLE; joining text never varies, so this
+-- wrapper may be IMMUTABLE and feed the generated search column.
+CREATE FUNCTION tracks_join_tags(tags text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT array_to_string(tags, ' ') $$;
+
 CREATE TABLE tracks (
     id            uuid PRIMARY KEY,
     owner_id      uuid NOT NULL,
@@ -26,7 +32,7 @@ CREATE TABLE tracks (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     search        tsvector GENERATED ALWAYS AS (
                       setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
-                      setweight(to_tsvector('simple', coalesce(genre, '') || ' ' || array_to_string(tags, ' ')), 'B') ||
+                      setweight(to_tsvector('simple', coalesce(genre, '') || ' ' || tracks_join_tags(tags)), 'B') ||
                       setweight(to_tsvector('simple', coalesce(description, '')), 'C')
                   ) STORED
 );
