@@ -192,3 +192,5 @@ func get(t testing.TB, url string, headers ...string) (*http.Response, []byte) {
 	b, _ := io.ReadAll(res.Body)
 	return res, b
 }
+
+func readDir(dir string) ([]os.DirEntry, error) { return os.ReadDir(dir) }
