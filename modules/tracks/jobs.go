@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -114,19 +115,57 @@ func (s *Service) countPlay(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-// queuePlay asks for a play to be counted, off the request path: a failure
-// to queue (Redis down) costs one play, never the stream.
-func (s *Service) queuePlay(ctx context.Context, track uuid.UUID, listener string) {
+// queuePlay asks for a play to be counted without touching the request
+// path: it hands the play to a background enqueuer (dropping it when that
+// is swamped or Redis is down: a play is worth less than a stream), and
+// remembers the plays of the current window so that the many Range requests
+// of one listening are queued once.
+func (s *Service) queuePlay(track uuid.UUID, listener string) {
 	window := s.now().Truncate(s.settings.PlayWindow).UTC()
-	task, err := jobs.NewTask(CountPlayJob, 1, playJob{TrackID: track, Listener: listener, Window: window})
-	if err != nil {
+	if !s.recent.first(track.String()+"|"+listener, window) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 300*time.Millisecond)
-	defer cancel()
-	id := fmt.Sprintf("play:%s:%s:%d", track, listener, window.Unix())
-	_, err = s.client.EnqueueContext(ctx, task, asynq.Queue("tracks"), asynq.TaskID(id))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		s.log.Debug("play not counted", zap.Error(err))
+	select {
+	case s.plays <- playJob{TrackID: track, Listener: listener, Window: window}:
+	default:
+		s.log.Debug("play dropped: the play queue is full")
 	}
+}
+
+// enqueuePlays runs until plays is closed, enqueueing each play.
+func (s *Service) enqueuePlays() {
+	for p := range s.plays {
+		task, err := jobs.NewTask(CountPlayJob, 1, p)
+		if err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		id := fmt.Sprintf("play:%s:%s:%d", p.TrackID, p.Listener, p.Window.Unix())
+		_, err = s.client.EnqueueContext(ctx, task, asynq.Queue("tracks"), asynq.TaskID(id))
+		cancel()
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			s.log.Debug("play not counted", zap.Error(err))
+		}
+	}
+}
+
+// seenPlays remembers which listenings of the current window were queued.
+type seenPlays struct {
+	mu     sync.Mutex
+	window time.Time
+	keys   map[string]struct{}
+}
+
+// first reports whether key is new in window, forgetting older windows.
+func (p *seenPlays) first(key string, window time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !window.Equal(p.window) || len(p.keys) > 1_000_000 {
+		p.window, p.keys = window, map[string]struct{}{}
+	}
+	if _, ok := p.keys[key]; ok {
+		return false
+	}
+	p.keys[key] = struct{}{}
+	return true
 }

@@ -5,6 +5,7 @@
 package tracks
 
 import (
+	"context"
 	"embed"
 
 	"go.uber.org/fx"
@@ -31,8 +32,23 @@ func Module() app.Module {
 	}
 }
 
-func register(r *app.Registrar, svc *Service, s *Settings, ps *playlistService) {
+func register(r *app.Registrar, lc fx.Lifecycle, svc *Service, s *Settings, ps *playlistService) {
 	(&handler{svc: svc}).routes(r, s)
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() { defer close(done); svc.enqueuePlays() }()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			close(svc.plays)
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+			return nil
+		},
+	})
 	registerPlaylists(r, ps)
 	r.Job(ProcessJob, svc.process)
 	r.Job(DeleteFileJob, svc.deleteFile)

@@ -33,6 +33,8 @@ type Service struct {
 	settings *Settings
 	scanner  *clamav.Client
 	uploads  chan struct{}
+	plays    chan playJob
+	recent   seenPlays
 	baseURL  string
 	log      *zap.Logger
 	now      func() time.Time
@@ -41,7 +43,7 @@ type Service struct {
 func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, client *asynq.Client,
 	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
 	svc := &Service{db: pool, store: st, files: files, pub: pub, client: client, settings: s,
-		uploads: make(chan struct{}, s.MaxConcurrentUploads), baseURL: strings.TrimRight(cfg.PublicURL, "/"), log: log, now: time.Now}
+		uploads: make(chan struct{}, s.MaxConcurrentUploads), plays: make(chan playJob, 4096), baseURL: strings.TrimRight(cfg.PublicURL, "/"), log: log, now: time.Now}
 	if s.ClamAVAddress != "" {
 		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}
 	}

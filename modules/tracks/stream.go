@@ -113,7 +113,7 @@ func (h *handler) stream(c *fiber.Ctx) error {
 		return err
 	}
 	if s := c.Response().StatusCode(); s == http.StatusOK || s == http.StatusPartialContent || s == http.StatusFound {
-		h.svc.queuePlay(c.UserContext(), t.ID, listener(c))
+		h.svc.queuePlay(t.ID, listener(c))
 	}
 	return nil
 }
