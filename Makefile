@@ -50,7 +50,8 @@ lint: deps ## gofmt, go vet and staticcheck
 	if [ -n "$$files" ]; then echo "These files need gofmt:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	if [ -f $(HELLO)/go.mod ]; then cd $(HELLO) && $(GO) vet ./...; fi
+	$(GO) mod tidy -diff
+	if [ -f $(HELLO)/go.mod ]; then cd $(HELLO) && $(GO) mod tidy -diff && $(GO) vet ./...; fi
 
 bench: deps services ## Run the benchmarks in bench/
 	APP_ENV=test $(GO) test -run '^$$' -bench . -benchtime 3s ./bench/...
