@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -73,6 +74,7 @@ func (r *Redis) Start() error {
 		return nil
 	}
 	r.out = &bytes.Buffer{}
+	closeInheritedFDs()
 	cmd := exec.Command(r.bin,
 		"--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", r.dir,
@@ -154,4 +156,15 @@ func TempDir(t TB, pattern string) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return filepath.Clean(d)
+}
+
+// closeInheritedFDs marks the descriptors this process inherited (not opened
+// itself: Go opens everything close-on-exec) as close-on-exec, so that
+// redis-server does not keep them. A fuzzing worker talks to its
+// coordinator over inherited pipes: a redis-server holding them open kept
+// the coordinator waiting for a worker that had exited.
+func closeInheritedFDs() {
+	for fd := 3; fd < 256; fd++ {
+		syscall.CloseOnExec(fd)
+	}
 }
