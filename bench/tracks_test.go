@@ -154,12 +154,15 @@ func BenchmarkTracksList(b *testing.B) {
 			got[i] = s
 			sums[i].n += s.n
 			sums[i].wall += s.wall
+			sums[i].cpu += s.cpu
 		}
 		ratios = append(ratios, got[1].rate()/got[0].rate())
 	}
 	b.StopTimer()
 	b.ReportMetric(sums[0].rate(), "bare_req/s")
 	b.ReportMetric(sums[1].rate(), "veza_req/s")
+	b.ReportMetric(sums[0].cpuPerReq(), "bare_cpu_us/req")
+	b.ReportMetric(sums[1].cpuPerReq(), "veza_cpu_us/req")
 	b.ReportMetric(median(ratios), "ratio_list")
 	b.ReportMetric(0, "ns/op")
 }
