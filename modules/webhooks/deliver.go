@@ -84,9 +84,19 @@ func newDeliverer(pool *sqlx.DB, st *store, svc *Service, s *Settings, pub *even
 	return &deliverer{db: pool, store: st, svc: svc, settings: s, client: client, pub: pub, log: log, now: time.Now}
 }
 
-// onEvent records one delivery per matching endpoint and queues it. It is
-// idempotent: an event handled twice adds no delivery and queues none that
-// was already attempted.
+// deliveryNS derives delivery ids: one per (endpoint, event), the same
+// however often the event is handled, so the webhook-id is stable.
+var deliveryNS = uuid.MustParse("8d2f5a0e-6c1b-4f7e-9a3d-5b7c0e1f2a4d")
+
+func deliveryID(endpoint, event uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(deliveryNS, append(endpoint[:], event[:]...))
+}
+
+// onEvent queues one delivery per matching endpoint. It writes nothing to
+// the database: the delivery's row is written with its first attempt, so a
+// delivery costs one commit, not two. Handled twice, an event queues the
+// same task ids (refused while pending) and a finished delivery is not sent
+// again (its row says so).
 func (d *deliverer) onEvent(ctx context.Context, ev events.Event) error {
 	audience := make([]string, len(ev.Audience))
 	for i, a := range ev.Audience {
@@ -101,18 +111,8 @@ func (d *deliverer) onEvent(ctx context.Context, ev events.Event) error {
 		return err
 	}
 	for _, e := range endpoints {
-		row := &Delivery{ID: uuid.Must(uuid.NewV7()), EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type, Body: string(body)}
-		id, created, err := d.store.insertDelivery(ctx, d.db, row)
-		if err != nil {
-			return err
-		}
-		if !created {
-			existing, err := d.store.delivery(ctx, id)
-			if err != nil || existing.Attempts > 0 || existing.Status != "pending" {
-				continue
-			}
-		}
-		if err := d.svc.enqueue(ctx, id, ""); err != nil {
+		row := &Delivery{ID: deliveryID(e.ID, ev.ID), EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type, Body: string(body)}
+		if err := d.svc.enqueue(ctx, row, ""); err != nil {
 			return err
 		}
 	}
@@ -148,30 +148,22 @@ type result struct {
 }
 
 func (d *deliverer) handle(ctx context.Context, t *asynq.Task) error {
-	var p struct {
-		DeliveryID uuid.UUID `json:"delivery_id"`
-	}
+	var p deliverTask
 	if _, err := jobs.Decode(t, &p); err != nil {
 		return err
 	}
-	del, err := d.store.delivery(ctx, p.DeliveryID)
+	del := &Delivery{ID: p.DeliveryID, EndpointID: p.EndpointID, EventID: p.EventID, EventType: p.EventType, Body: p.Body}
+	e, state, err := d.store.endpointAndDelivery(ctx, p.EndpointID, p.DeliveryID)
 	if errors.Is(err, errNotFound) {
-		return nil // its endpoint was deleted
+		return nil // the endpoint was deleted
 	}
 	if err != nil {
 		return err
 	}
-	if del.Status == "succeeded" || del.Status == "failed" {
+	if state.Status == "succeeded" || state.Status == "failed" {
 		return nil // a duplicate of a finished task; redeliver resets the status first
 	}
-	e, err := d.store.endpoint(ctx, d.db, del.EndpointID)
-	if errors.Is(err, errNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	attempt := del.Attempts + 1
+	attempt := state.Attempts + 1
 	if !e.Enabled {
 		msg := "endpoint disabled"
 		_, err := d.store.recordAttempt(ctx, del, attempt, outcome{status: "failed", err: &msg})

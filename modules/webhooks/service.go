@@ -18,6 +18,7 @@ import (
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/page"
 )
 
@@ -260,7 +261,7 @@ func (s *Service) Redeliver(ctx context.Context, p *authn.Principal, id, deliver
 	if err := s.store.resetDelivery(ctx, d.ID); err != nil {
 		return nil, err
 	}
-	if err := s.enqueue(ctx, d.ID, "redeliver-"+uuid.NewString()); err != nil {
+	if err := s.enqueue(ctx, d, "redeliver-"+uuid.NewString()); err != nil {
 		return nil, err
 	}
 	return s.store.delivery(ctx, d.ID)
@@ -281,22 +282,37 @@ func (s *Service) Ping(ctx context.Context, p *authn.Principal, id uuid.UUID) (*
 	if _, _, err := s.store.insertDelivery(ctx, s.store.db, d); err != nil {
 		return nil, err
 	}
-	if err := s.enqueue(ctx, d.ID, ""); err != nil {
+	if err := s.enqueue(ctx, d, ""); err != nil {
 		return nil, err
 	}
 	return s.store.delivery(ctx, d.ID)
 }
 
+// deliverTask is the payload of webhooks:deliver: everything a first
+// attempt needs, so the fan-out writes nothing to the database and the
+// delivery row is written with the attempt.
+type deliverTask struct {
+	DeliveryID uuid.UUID `json:"delivery_id"`
+	EndpointID uuid.UUID `json:"endpoint_id"`
+	EventID    uuid.UUID `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	Body       string    `json:"body"`
+}
+
 // enqueue queues one delivery. Deliveries retry on asynq's schedule (set
 // from retry_schedule), so one task carries a delivery through all its
 // attempts; a redelivery is a new task with its own id.
-func (s *Service) enqueue(ctx context.Context, deliveryID uuid.UUID, suffix string) error {
-	id := deliveryID.String()
+func (s *Service) enqueue(ctx context.Context, d *Delivery, suffix string) error {
+	id := d.ID.String()
 	if suffix != "" {
 		id += ":" + suffix
 	}
-	task := asynq.NewTask(DeliverJob, []byte(`{"v":1,"data":{"delivery_id":"`+deliveryID.String()+`"}}`))
-	_, err := s.client.EnqueueContext(ctx, task, asynq.Queue("webhooks"), asynq.TaskID(id),
+	task, err := jobs.NewTask(DeliverJob, 1, deliverTask{DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID,
+		EventType: d.EventType, Body: d.Body})
+	if err != nil {
+		return err
+	}
+	_, err = s.client.EnqueueContext(ctx, task, asynq.Queue("webhooks"), asynq.TaskID(id),
 		asynq.MaxRetry(len(s.settings.RetrySchedule)), asynq.Timeout(s.settings.Timeout+30*time.Second))
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return httpx.Unavailable("queue_unavailable", "the delivery queue is unreachable; try again", err)

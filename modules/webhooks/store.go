@@ -209,20 +209,57 @@ type outcome struct {
 	nextRetry *time.Time
 }
 
-// recordAttempt stores an attempt and the delivery's new state, and tracks
-// the endpoint's continuous failure; it returns the endpoint's failing_since.
-// The endpoint row is written only when failing_since changes: every
-// delivery to an endpoint would otherwise queue on that one row's lock.
+// deliveryState is where a delivery stands before an attempt; zero when
+// its row does not exist yet (first attempt).
+type deliveryState struct {
+	Status   string `db:"status"`
+	Attempts int    `db:"attempts"`
+}
+
+// endpointAndDelivery loads an endpoint and its delivery's state in one
+// round trip.
+func (s *store) endpointAndDelivery(ctx context.Context, endpoint, delivery uuid.UUID) (*Endpoint, deliveryState, error) {
+	var row struct {
+		Endpoint
+		Status   *string `db:"d_status"`
+		Attempts *int    `db:"d_attempts"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT e.id, e.owner_id, e.url, e.description, e.events, e.scope, e.secret, e.previous_secret,
+			e.previous_secret_expires_at, e.enabled, e.disabled_reason, e.disabled_at, e.failing_since, e.created_at, e.updated_at,
+			d.status AS d_status, d.attempts AS d_attempts
+		FROM webhook_endpoints e LEFT JOIN webhook_deliveries d ON d.id = $2 AND d.endpoint_id = e.id
+		WHERE e.id = $1`, endpoint, delivery)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, deliveryState{}, errNotFound
+	}
+	if err != nil {
+		return nil, deliveryState{}, fmt.Errorf("load endpoint %s: %w", endpoint, err)
+	}
+	var st deliveryState
+	if row.Status != nil {
+		st.Status, st.Attempts = *row.Status, *row.Attempts
+	}
+	return &row.Endpoint, st, nil
+}
+
+// recordAttempt writes the delivery (created at its first attempt), the
+// attempt, and the endpoint's continuous-failure mark, in one statement; it
+// returns the endpoint's failing_since. The endpoint row is written only
+// when failing_since changes: every delivery to an endpoint would otherwise
+// queue on that one row's lock.
 func (s *store) recordAttempt(ctx context.Context, d *Delivery, attempt int, o outcome) (*time.Time, error) {
 	var failingSince *time.Time
 	err := s.db.GetContext(ctx, &failingSince, `
-		WITH a AS (
+		WITH u AS (
+			INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts,
+				last_status_code, last_error, next_attempt_at)
+			VALUES ($1, $8, $9, $10, $11, $7, $2, $3, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET status = $7, attempts = greatest(webhook_deliveries.attempts, $2),
+				last_status_code = $3, last_error = $5, next_attempt_at = $6, updated_at = now()
+			RETURNING id
+		), a AS (
 			INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, next_retry_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-		), u AS (
-			UPDATE webhook_deliveries SET status = $7, attempts = greatest(attempts, $2), last_status_code = $3,
-				last_error = $5, next_attempt_at = $6, updated_at = now()
-			WHERE id = $1
+			SELECT id, $2, $3, $4, $5, $6 FROM u
 		), f AS (
 			UPDATE webhook_endpoints SET failing_since = CASE WHEN $7 = 'succeeded' THEN NULL ELSE now() END
 			WHERE id = $8 AND CASE WHEN $7 = 'succeeded' THEN failing_since IS NOT NULL ELSE failing_since IS NULL END
@@ -230,7 +267,8 @@ func (s *store) recordAttempt(ctx context.Context, d *Delivery, attempt int, o o
 		)
 		SELECT CASE WHEN $7 = 'succeeded' THEN NULL
 			ELSE coalesce((SELECT failing_since FROM f), (SELECT failing_since FROM webhook_endpoints WHERE id = $8)) END`,
-		d.ID, attempt, o.code, int(o.latency/time.Millisecond), o.err, o.nextRetry, o.status, d.EndpointID)
+		d.ID, attempt, o.code, int(o.latency/time.Millisecond), o.err, o.nextRetry, o.status, d.EndpointID,
+		d.EventID, d.EventType, d.Body)
 	if err != nil {
 		return nil, fmt.Errorf("record attempt %d of %s: %w", attempt, d.ID, err)
 	}
