@@ -97,6 +97,7 @@ func (c *cmd) dispatch(ctx context.Context, name string, args []string) error {
 		return c.version()
 	case "help", "-h", "--help":
 		c.usage(c.s.Out)
+		c.moduleUsage(c.s.Out)
 		return errHelp
 	}
 	return c.moduleCommand(ctx, name, args)
@@ -121,6 +122,28 @@ Every command takes --modules PATH (default: $VEZA_MODULES_FILE or ./modules.yam
 Modules add commands of their own (for example "veza user create"); run one without
 arguments for its usage.
 `)
+}
+
+// moduleUsage lists the commands of the enabled modules, when the
+// configuration allows building them.
+func (c *cmd) moduleUsage(w io.Writer) {
+	s, err := c.load(false)
+	if err != nil {
+		return
+	}
+	rt, err := c.build(s, 0)
+	if err != nil {
+		return
+	}
+	defer stopWithin(rt, s)
+	cmds := rt.Contributions().Commands
+	if len(cmds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nModule commands:")
+	for _, m := range cmds {
+		fmt.Fprintf(w, "  %-30s %s (%s)\n", m.Name, m.Summary, m.Module)
+	}
 }
 
 // extractModulesFlag removes --modules PATH (or --modules=PATH) wherever it

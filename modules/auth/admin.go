@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -17,7 +18,7 @@ import (
 // carry the old role stop working at once, and records who did it.
 func (s *Service) SetRole(ctx context.Context, actor *uuid.UUID, userID uuid.UUID, role string, o audit.Origin) (*User, error) {
 	if !validRole(role) {
-		return nil, httpx.Invalid(httpx.FieldError{Field: "role", Message: "must be one of " + joinRoles()})
+		return nil, httpx.Invalid(httpx.FieldError{Field: "role", Message: "must be one of " + strings.Join(authn.Roles, ", ")})
 	}
 	var before string
 	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -45,17 +46,6 @@ func (s *Service) SetRole(ctx context.Context, actor *uuid.UUID, userID uuid.UUI
 		s.auth.forgetUser(ctx, userID)
 	}
 	return s.store.userByID(ctx, userID)
-}
-
-func joinRoles() string {
-	out := ""
-	for i, r := range authn.Roles {
-		if i > 0 {
-			out += ", "
-		}
-		out += r
-	}
-	return out
 }
 
 // Exists implements authn.Users.
