@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -161,11 +160,10 @@ modules:
 // Two worker processes on one Redis enqueue each scheduled slot once.
 func TestScheduleOncePerSlotAcrossWorkers(t *testing.T) {
 	srv := start(t, allButClash, nil)
-	second := apptest.Start(t, apptest.Options{
+	apptest.Start(t, apptest.Options{
 		Modules: fixtures.Modules(), ModulesYAML: allButClash, Role: app.RoleWorker,
 		DatabaseURL: srv.Config.DatabaseURL, RedisURL: srv.Redis.URL(),
 	})
-	_ = second
 	time.Sleep(3500 * time.Millisecond)
 	total := count(t, srv, `SELECT count(*) FROM notes_ticks`)
 	distinct := count(t, srv, `SELECT count(DISTINCT task_id) FROM notes_ticks`)
@@ -337,11 +335,6 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("429 headers: %v", r.Header)
 	}
 	srv.Do(t, "GET", "/health", nil).Status(t, 200) // probes are not limited
-}
-
-func TestMain(m *testing.M) {
-	m.Run()
-	_ = context.Background
 }
 
 func grepLines(s, sub string) string {

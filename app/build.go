@@ -58,7 +58,6 @@ type BuildOptions struct {
 type Runtime struct {
 	cfg     *config.Config
 	plan    *Plan
-	role    Role
 	log     *zap.Logger
 	fx      *fx.App
 	reg     *registry
@@ -94,7 +93,7 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		pool.Close()
 		return nil, err
 	}
-	rt := &Runtime{cfg: o.Config, plan: o.Plan, role: o.Role, log: log, reg: &registry{}, pool: pool, rdb: rdb}
+	rt := &Runtime{cfg: o.Config, plan: o.Plan, log: log, reg: &registry{}, pool: pool, rdb: rdb}
 	var freezeErr error
 	opts := []fx.Option{
 		fx.WithLogger(func() fxevent.Logger { return newFxLogger(log) }),

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,32 +87,12 @@ func BenchmarkAuth(b *testing.B) {
 	for _, t := range targets[2:] {
 		t.auth = "Bearer " + token
 	}
-	for _, t := range targets {
-		if _, err := t.runFor(300*time.Millisecond, conns); err != nil {
-			b.Fatal(err)
-		}
-	}
-	sums := make([]sample, len(targets))
 	var costs []float64
-	b.ResetTimer()
-	for r := range rounds {
-		got := make([]sample, len(targets))
-		for k := range targets {
-			i := (r + k) % len(targets)
-			runtime.GC()
-			s, err := targets[i].runFor(roundTime, conns)
-			if err != nil {
-				b.Fatal(err)
-			}
-			got[i] = s
-			sums[i].n += s.n
-			sums[i].wall += s.wall
-		}
+	sums := interleave(b, targets, rounds, roundTime, conns, func(got []sample) {
 		// Time per request is 1/rate with the same connections: the
 		// difference between whoami and open is what authentication adds.
 		costs = append(costs, (1/got[2].rate()-1/got[1].rate())/(1/got[0].rate()))
-	}
-	b.StopTimer()
+	})
 	for i, t := range targets {
 		b.ReportMetric(sums[i].rate(), t.name+"_req/s")
 	}

@@ -258,14 +258,43 @@ func BenchmarkHealthRatio(b *testing.B) {
 	rounds := envInt(b, envRounds, 25)
 	roundTime := envDuration(b, envRoundTime, 200*time.Millisecond)
 	targets := httpTargets(b, conns)
+	ratios := make([][]float64, len(targets)) // per round, against bare (targets[0])
+	cpuRatios := make([][]float64, len(targets))
+	r := 0
+	sums := interleave(b, targets, rounds, roundTime, conns, func(got []sample) {
+		r++
+		line := fmt.Sprintf("round %d:", r)
+		for i, t := range targets {
+			ratios[i] = append(ratios[i], got[i].rate()/got[0].rate())
+			cpuRatios[i] = append(cpuRatios[i], got[0].cpuPerReq()/got[i].cpuPerReq())
+			line += fmt.Sprintf(" %s=%.0f/s,%.1fus", t.name, got[i].rate(), got[i].cpuPerReq())
+		}
+		b.Log(line)
+	})
+	for i, t := range targets {
+		b.ReportMetric(sums[i].rate(), t.name+"_req/s")
+		b.ReportMetric(sums[i].cpuPerReq(), t.name+"_cpu_us/req")
+		if i > 0 {
+			name := strings.TrimPrefix(t.name, "veza_")
+			b.ReportMetric(median(ratios[i]), "ratio_"+name)
+			b.ReportMetric(median(cpuRatios[i]), "cpuratio_"+name)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// interleave warms every target up, then runs rounds in which each target
+// runs for roundTime, starting from a different target each round so that
+// none is always first; after each round it passes the round's samples to
+// each. It returns the samples summed per target. It resets the benchmark
+// timer and stops it at the end.
+func interleave(b *testing.B, targets []*target, rounds int, roundTime time.Duration, conns int, each func(got []sample)) []sample {
 	for _, t := range targets { // connect and warm up
 		if _, err := t.runFor(300*time.Millisecond, conns); err != nil {
 			b.Fatal(err)
 		}
 	}
 	sums := make([]sample, len(targets))
-	ratios := make([][]float64, len(targets)) // per round, against bare (targets[0])
-	cpuRatios := make([][]float64, len(targets))
 	b.ResetTimer()
 	for r := range rounds {
 		got := make([]sample, len(targets))
@@ -281,25 +310,10 @@ func BenchmarkHealthRatio(b *testing.B) {
 			sums[i].wall += s.wall
 			sums[i].cpu += s.cpu
 		}
-		line := fmt.Sprintf("round %d:", r+1)
-		for i, t := range targets {
-			ratios[i] = append(ratios[i], got[i].rate()/got[0].rate())
-			cpuRatios[i] = append(cpuRatios[i], got[0].cpuPerReq()/got[i].cpuPerReq())
-			line += fmt.Sprintf(" %s=%.0f/s,%.1fus", t.name, got[i].rate(), got[i].cpuPerReq())
-		}
-		b.Log(line)
+		each(got)
 	}
 	b.StopTimer()
-	for i, t := range targets {
-		b.ReportMetric(sums[i].rate(), t.name+"_req/s")
-		b.ReportMetric(sums[i].cpuPerReq(), t.name+"_cpu_us/req")
-		if i > 0 {
-			name := strings.TrimPrefix(t.name, "veza_")
-			b.ReportMetric(median(ratios[i]), "ratio_"+name)
-			b.ReportMetric(median(cpuRatios[i]), "cpuratio_"+name)
-		}
-	}
-	b.ReportMetric(0, "ns/op")
+	return sums
 }
 
 func median(xs []float64) float64 {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,32 +146,11 @@ func BenchmarkTracksList(b *testing.B) {
 		newTarget("veza", strings.TrimPrefix(srv.URL, "http://"), "/api/v1/tracks?limit=20", conns),
 		newTarget("bare_deadline", bareDeadline, "/api/v1/tracks", conns),
 	}
-	for _, t := range targets {
-		if _, err := t.runFor(300*time.Millisecond, conns); err != nil {
-			b.Fatal(err)
-		}
-	}
 	var ratios, ratiosDeadline []float64
-	sums := make([]sample, len(targets))
-	b.ResetTimer()
-	for r := range rounds {
-		got := make([]sample, len(targets))
-		for k := range targets {
-			i := (r + k) % len(targets)
-			runtime.GC()
-			s, err := targets[i].runFor(roundTime, conns)
-			if err != nil {
-				b.Fatal(err)
-			}
-			got[i] = s
-			sums[i].n += s.n
-			sums[i].wall += s.wall
-			sums[i].cpu += s.cpu
-		}
+	sums := interleave(b, targets, rounds, roundTime, conns, func(got []sample) {
 		ratios = append(ratios, got[1].rate()/got[0].rate())
 		ratiosDeadline = append(ratiosDeadline, got[1].rate()/got[2].rate())
-	}
-	b.StopTimer()
+	})
 	b.ReportMetric(sums[0].rate(), "bare_req/s")
 	b.ReportMetric(sums[1].rate(), "veza_req/s")
 	b.ReportMetric(sums[0].cpuPerReq(), "bare_cpu_us/req")

@@ -139,7 +139,7 @@ func TestVerificationTokens(t *testing.T) {
 // audience or issuer, or signed another way are refused.
 func TestForgedTokens(t *testing.T) {
 	e := start(t, nil)
-	u, tk := e.account(t, "victim")
+	_, tk := e.account(t, "victim")
 	secret := []byte(config.DevJWTSecret)
 	parsed, _, err := jwt.NewParser().ParseUnverified(tk.AccessToken, jwt.MapClaims{})
 	if err != nil {
@@ -195,7 +195,6 @@ func TestForgedTokens(t *testing.T) {
 	}
 	e.Do(t, "GET", "/api/v1/auth/me", nil).ErrorCode(t, 401, "unauthorized")
 	e.Do(t, "GET", "/api/v1/auth/me", nil, "Authorization", "Basic "+tk.AccessToken).ErrorCode(t, 401, "unauthorized")
-	_ = u
 }
 
 func TestProfiles(t *testing.T) {

@@ -86,11 +86,20 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 		app.Header("X-Internal-API-Key", "STREAM_SERVER_INTERNAL_API_KEY", true))
 }
 
-// track loads the track of :id that the caller may see.
-func (h *handler) track(c *fiber.Ctx) (*Track, error) {
+// trackID reads :id; a malformed id names no track.
+func trackID(c *fiber.Ctx) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil {
-		return nil, errTrackNotFound
+		return uuid.Nil, errTrackNotFound
+	}
+	return id, nil
+}
+
+// track loads the track of :id that the caller may see.
+func (h *handler) track(c *fiber.Ctx) (*Track, error) {
+	id, err := trackID(c)
+	if err != nil {
+		return nil, err
 	}
 	return h.svc.visible(c.UserContext(), authn.FromCtx(c), id)
 }
@@ -194,9 +203,9 @@ func (h *handler) waveform(c *fiber.Ctx) error {
 }
 
 func (h *handler) update(c *fiber.Ctx) error {
-	id, err := uuid.Parse(c.Params("id"))
+	id, err := trackID(c)
 	if err != nil {
-		return errTrackNotFound
+		return err
 	}
 	var in MetaInput
 	if err := httpx.Bind(c, &in); err != nil {
@@ -210,9 +219,9 @@ func (h *handler) update(c *fiber.Ctx) error {
 }
 
 func (h *handler) delete(c *fiber.Ctx) error {
-	id, err := uuid.Parse(c.Params("id"))
+	id, err := trackID(c)
 	if err != nil {
-		return errTrackNotFound
+		return err
 	}
 	if err := h.svc.Delete(c.UserContext(), authn.FromCtx(c), id); err != nil {
 		return err
@@ -229,9 +238,9 @@ func (h *handler) stats(c *fiber.Ctx) error {
 }
 
 func (h *handler) history(c *fiber.Ctx) error {
-	id, err := uuid.Parse(c.Params("id"))
+	id, err := trackID(c)
 	if err != nil {
-		return errTrackNotFound
+		return err
 	}
 	limit, err := page.Limit(c)
 	if err != nil {
@@ -254,9 +263,9 @@ func (h *handler) history(c *fiber.Ctx) error {
 }
 
 func (h *handler) share(c *fiber.Ctx) error {
-	id, err := uuid.Parse(c.Params("id"))
+	id, err := trackID(c)
 	if err != nil {
-		return errTrackNotFound
+		return err
 	}
 	var in struct {
 		ExpiresIn int64 `json:"expires_in"`
@@ -296,9 +305,9 @@ func (h *handler) streamReady(c *fiber.Ctx) error {
 	if key == "" || subtle.ConstantTimeCompare([]byte(given), []byte(key)) != 1 {
 		return httpx.Unauthorized("invalid_api_key", "a valid X-Internal-API-Key is required")
 	}
-	id, err := uuid.Parse(c.Params("id"))
+	id, err := trackID(c)
 	if err != nil {
-		return errTrackNotFound
+		return err
 	}
 	if err := h.svc.MarkReady(c.UserContext(), id); err != nil {
 		return err

@@ -260,7 +260,7 @@ func (s *Service) MarkReady(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// Share is a live link to a track.
+// ShareView is a share link as its creator sees it, token included.
 type ShareView struct {
 	ID        uuid.UUID  `json:"id"`
 	Token     string     `json:"token"`

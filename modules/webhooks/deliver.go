@@ -66,7 +66,7 @@ type deliverer struct {
 func newDeliverer(pool *sqlx.DB, st *store, svc *Service, s *Settings, pub *events.Publisher, log *zap.Logger) *deliverer {
 	transport := &http.Transport{
 		Proxy:                 nil, // never through a proxy: the SSRF check is on the dialled address
-		DialContext:           dialContext(newDialer(s.AllowPrivateTargets, 10*time.Second)),
+		DialContext:           newDialer(s.AllowPrivateTargets, 10*time.Second).DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: s.Timeout,
 		MaxIdleConns:          200,

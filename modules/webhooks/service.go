@@ -279,7 +279,7 @@ func (s *Service) Ping(ctx context.Context, p *authn.Principal, id uuid.UUID) (*
 		return nil, err
 	}
 	d := &Delivery{ID: uuid.Must(uuid.NewV7()), EndpointID: e.ID, EventID: evID, EventType: PingEvent, Body: string(body)}
-	if _, _, err := s.store.insertDelivery(ctx, s.store.db, d); err != nil {
+	if err := s.store.insertDelivery(ctx, d); err != nil {
 		return nil, err
 	}
 	if err := s.enqueue(ctx, d, ""); err != nil {

@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -81,9 +80,4 @@ func newDialer(allowPrivate bool, timeout time.Duration) *net.Dialer {
 		return nil
 	}
 	return d
-}
-
-// dialContext wraps the dialer for http.Transport.
-func dialContext(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return d.DialContext
 }

@@ -168,23 +168,15 @@ func (s *store) subscribers(ctx context.Context, q sqlx.QueryerContext, eventTyp
 	return out, nil
 }
 
-// insertDelivery records a delivery once per (endpoint, event); it reports
-// the delivery's id, new or existing.
-func (s *store) insertDelivery(ctx context.Context, tx sqlx.ExtContext, d *Delivery) (uuid.UUID, bool, error) {
-	var id uuid.UUID
-	err := sqlx.GetContext(ctx, tx, &id, `
-		INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (endpoint_id, event_id) DO NOTHING
-		RETURNING id`, d.ID, d.EndpointID, d.EventID, d.EventType, d.Body)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = sqlx.GetContext(ctx, tx, &id, `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`, d.EndpointID, d.EventID)
-		return id, false, err
-	}
+// insertDelivery records a delivery before its first attempt (pings, whose
+// event is made on the spot).
+func (s *store) insertDelivery(ctx context.Context, d *Delivery) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body)
+		VALUES ($1, $2, $3, $4, $5)`, d.ID, d.EndpointID, d.EventID, d.EventType, d.Body)
 	if err != nil {
-		return uuid.Nil, false, fmt.Errorf("insert delivery: %w", err)
+		return fmt.Errorf("insert delivery: %w", err)
 	}
-	return id, true, nil
+	return nil
 }
 
 func (s *store) delivery(ctx context.Context, id uuid.UUID) (*Delivery, error) {

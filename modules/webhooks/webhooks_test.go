@@ -35,9 +35,8 @@ func TestCatalogAndValidation(t *testing.T) {
 			t.Errorf("catalogue lacks a documented %s: %+v", want, catalog)
 		}
 	}
-	id := e.user(t, "ann")
+	e.user(t, "ann")
 	tok := e.login(t, "ann")
-	_ = id
 	ep := e.endpoint(t, tok, map[string]any{"url": "https://hooks.example.com/in", "events": []string{"thing.happened"}, "description": "mine"})
 	if !strings.HasPrefix(ep.Secret, "whsec_") || len(ep.Secret) != len("whsec_")+44 || ep.Scope != "user" || !ep.Enabled {
 		t.Fatalf("created %+v", ep)
@@ -87,7 +86,8 @@ func TestCatalogAndValidation(t *testing.T) {
 // endpoints of the users it concerns (and at admins' global endpoints).
 func TestDeliveryScopedAndSigned(t *testing.T) {
 	e := start(t, nil)
-	annID, bobID := e.user(t, "ann"), e.user(t, "bob")
+	annID := e.user(t, "ann")
+	e.user(t, "bob")
 	ann, bob := e.login(t, "ann"), e.login(t, "bob")
 	rAnn, rBob, rAll := newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)
 	epAnn := e.endpoint(t, ann, map[string]any{"url": rAnn.URL + "/hook", "events": []string{"thing.happened"}})
@@ -119,7 +119,6 @@ func TestDeliveryScopedAndSigned(t *testing.T) {
 	if len(ds) != 1 || ds[0].ID != h.id || ds[0].Status != "succeeded" || len(ds[0].Attempts) != 1 || *ds[0].Attempts[0].StatusCode != 200 {
 		t.Fatalf("deliveries %+v", ds)
 	}
-	_ = bobID
 
 	// Redeliver: the same webhook-id again.
 	e.Do(t, "POST", "/api/v1/webhooks/"+epAnn.ID+"/deliveries/"+ds[0].ID+"/redeliver", nil, as(ann)...).Status(t, 202)

@@ -90,7 +90,6 @@ func TestWebhookSurvivesWorkerKill(t *testing.T) {
 	if len(ids2) < 2 || ids2[0] != ids2[1] || ids2[0] == "" {
 		t.Fatalf("after the kill the receiver got %q", ids2)
 	}
-	_ = srv
 }
 
 func startWorker(t *testing.T, p *proc) *exec.Cmd {
