@@ -285,9 +285,10 @@ func decodeSettings(m Module, fromFile map[string]any, env config.Env, lookupEnv
 	for k, v := range fromFile {
 		input[k] = v
 	}
-	for key, names := range settingsEnv(m.Name, rv.Elem().Type()) {
+	envs := settingsEnv(m.Name, rv.Elem().Type())
+	for key, names := range envs {
 		for _, name := range names {
-			if v, ok := lookupEnv(name); ok {
+			if v, ok := lookupEnv(name); ok && strings.TrimSpace(v) != "" {
 				input[key] = v
 			}
 		}
@@ -304,6 +305,13 @@ func decodeSettings(m Module, fromFile map[string]any, env config.Env, lookupEnv
 	}
 	if err := dec.Decode(input); err != nil {
 		return nil, fmt.Errorf("modules.%s.settings: %s; fix: correct modules.yaml or the environment", m.Name, oneLine(err))
+	}
+	err = config.NormalizeEnums(target, func(f reflect.StructField) string {
+		key := settingKey(f)
+		return fmt.Sprintf("modules.%s.settings.%s (%s)", m.Name, key, strings.Join(envs[key], " or "))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s; fix: correct modules.yaml or the environment", err)
 	}
 	if v, ok := target.(SettingsValidator); ok {
 		if err := v.Validate(env); err != nil {
@@ -322,16 +330,22 @@ func settingsEnv(module string, t reflect.Type) map[string][]string {
 		if !f.IsExported() {
 			continue
 		}
-		key := strings.Split(f.Tag.Get("yaml"), ",")[0]
-		if key == "" || key == "-" {
-			key = strings.ToLower(f.Name)
-		}
+		key := settingKey(f)
 		out[key] = []string{strings.ToUpper("VEZA_" + module + "_" + key)}
 		if e := f.Tag.Get("env"); e != "" {
 			out[key] = append(out[key], e)
 		}
 	}
 	return out
+}
+
+// settingKey is a settings field's key in modules.yaml.
+func settingKey(f reflect.StructField) string {
+	key := strings.Split(f.Tag.Get("yaml"), ",")[0]
+	if key == "" || key == "-" {
+		key = strings.ToLower(f.Name)
+	}
+	return key
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

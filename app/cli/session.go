@@ -24,9 +24,12 @@ type session struct {
 // load reads the configuration (validated when strict: the commands that
 // start things or touch the database), modules.yaml and the plan.
 func (c *cmd) load(strict bool) (*session, error) {
-	opts := config.Options{LookupEnv: c.s.LookupEnv}
+	lookup, err := config.WithEnvFile(c.s.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	opts := config.Options{LookupEnv: lookup}
 	var cfg *config.Config
-	var err error
 	if strict {
 		cfg, err = config.Load(opts)
 	} else {
@@ -37,7 +40,7 @@ func (c *cmd) load(strict bool) (*session, error) {
 	}
 	path, named := c.modulesFlag, c.modulesFlag != ""
 	if !named {
-		if v, ok := c.s.LookupEnv("VEZA_MODULES_FILE"); ok && v != "" {
+		if v, ok := lookup("VEZA_MODULES_FILE"); ok && v != "" {
 			path, named = v, true
 		} else {
 			path = cfg.ModulesFile
@@ -47,7 +50,7 @@ func (c *cmd) load(strict bool) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := c.app.Plan(cfg.Env, file, c.s.LookupEnv)
+	plan, err := c.app.Plan(cfg.Env, file, lookup)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func deref(s *string) string {
 
 // Production takes https only, and refuses to start with private targets.
 func TestProductionRules(t *testing.T) {
-	prod := map[string]string{"APP_ENV": "production", "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+	prod := map[string]string{"APP_ENV": "production", "CORS_ALLOWED_ORIGINS": "https://app.example.com", "APP_PUBLIC_URL": "https://veza.example.com",
 		"JWT_SECRET": strings.Repeat("p", 40), "VEZA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "false"}
 	e := start(t, prod)
 	e.user(t, "ann")

@@ -7,6 +7,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -48,9 +50,11 @@ func (e Env) IsLocal() bool { return e == Development || e == Test }
 // its mapstructure tag; the environment variable is the same name upper-cased
 // (database_url -> DATABASE_URL).
 type Config struct {
-	Env       Env    `mapstructure:"app_env"`
-	Host      string `mapstructure:"app_host"`
-	Port      int    `mapstructure:"app_port"`
+	Env  Env    `mapstructure:"app_env"`
+	Host string `mapstructure:"app_host"`
+	Port int    `mapstructure:"app_port"`
+	// PublicURL is where clients reach this server (links in mail). It
+	// defaults to http://<APP_HOST or localhost>:<APP_PORT>.
 	PublicURL string `mapstructure:"app_public_url"`
 
 	DatabaseURL             string        `mapstructure:"database_url"`
@@ -76,10 +80,37 @@ type Config struct {
 	// workers, relay and pools together.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 
-	LogLevel  string `mapstructure:"log_level"`
-	LogFormat string `mapstructure:"log_format"`
+	LogLevel  string `mapstructure:"log_level" enum:"debug,info,warn|warning,error"`
+	LogFormat string `mapstructure:"log_format" enum:"json,console|text"`
 
-	UploadDir string `mapstructure:"upload_dir"`
+	// Storage is the platform's file store, shared by every module.
+	StorageBackend string `mapstructure:"storage_backend" enum:"local,s3"`
+	UploadDir      string `mapstructure:"upload_dir"`
+	S3Endpoint     string `mapstructure:"s3_endpoint"`
+	S3Bucket       string `mapstructure:"s3_bucket"`
+	S3Region       string `mapstructure:"s3_region"`
+	S3AccessKey    string `mapstructure:"s3_access_key"`
+	S3SecretKey    string `mapstructure:"s3_secret_key"`
+	S3UseSSL       bool   `mapstructure:"s3_use_ssl"`
+	S3PathStyle    bool   `mapstructure:"s3_path_style"`
+	// S3PresignTTL is how long a presigned download URL stays valid.
+	S3PresignTTL time.Duration `mapstructure:"s3_presign_ttl"`
+
+	// Mail is the platform's outgoing mail, shared by every module.
+	MailDriver   string `mapstructure:"mail_driver" enum:"smtp,log,dir"`
+	MailDir      string `mapstructure:"mail_dir"`
+	MailFrom     string `mapstructure:"mail_from"`
+	SMTPHost     string `mapstructure:"smtp_host"`
+	SMTPPort     int    `mapstructure:"smtp_port"`
+	SMTPUsername string `mapstructure:"smtp_username"`
+	SMTPPassword string `mapstructure:"smtp_password"`
+	// SMTPTLS is how the connection is protected: starttls (required),
+	// implicit (TLS from the first byte, port 465) or opportunistic
+	// (STARTTLS when offered: local relays only). Empty: implicit on port
+	// 465, starttls otherwise.
+	SMTPTLS string `mapstructure:"smtp_tls" enum:",starttls,implicit|ssl|tls,opportunistic"`
+	// SMTPInsecure is the older spelling of SMTP_TLS=opportunistic.
+	SMTPInsecure bool `mapstructure:"smtp_insecure"`
 
 	WorkerConcurrency int `mapstructure:"worker_concurrency"`
 	// WorkerPollInterval is how often an idle worker looks for new tasks.
@@ -120,7 +151,25 @@ func defaults() map[string]any {
 		"shutdown_timeout":           "25s",
 		"log_level":                  "info",
 		"log_format":                 "json",
+		"storage_backend":            "local",
 		"upload_dir":                 "var/uploads",
+		"s3_endpoint":                "",
+		"s3_bucket":                  "",
+		"s3_region":                  "",
+		"s3_access_key":              "",
+		"s3_secret_key":              "",
+		"s3_use_ssl":                 true,
+		"s3_path_style":              false,
+		"s3_presign_ttl":             "15m",
+		"mail_driver":                "dir",
+		"mail_dir":                   "var/mail",
+		"mail_from":                  "Veza <no-reply@veza.localhost>",
+		"smtp_host":                  "",
+		"smtp_port":                  587,
+		"smtp_username":              "",
+		"smtp_password":              "",
+		"smtp_tls":                   "",
+		"smtp_insecure":              false,
 		"worker_concurrency":         10,
 		"worker_poll_interval":       "100ms",
 		"relay_poll_interval":        "100ms",
@@ -139,7 +188,6 @@ func localDefaults(env Env) map[string]any {
 		"database_url":         db,
 		"jwt_secret":           DevJWTSecret,
 		"cors_allowed_origins": "*",
-		"app_public_url":       "http://localhost:8080",
 	}
 	if env == Development {
 		m["log_format"] = "console"
@@ -173,15 +221,14 @@ func Load(opts Options) (*Config, error) {
 }
 
 // Read loads the layers without validating them; Load is what start-up uses.
+// An environment variable set to the empty string counts as unset, so a
+// blank line copied from an example file keeps the default.
 func Read(opts Options) (*Config, error) {
-	lookup := opts.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
+	lookup := nonEmpty(opts.LookupEnv)
 	dir := opts.Dir
 	if dir == "" {
 		dir = "config"
-		if d, ok := lookup("VEZA_CONFIG_DIR"); ok && d != "" {
+		if d, ok := lookup("VEZA_CONFIG_DIR"); ok {
 			dir = d
 		}
 	}
@@ -192,15 +239,16 @@ func Read(opts Options) (*Config, error) {
 	if err := mergeFile(v, filepath.Join(dir, "config.yaml")); err != nil {
 		return nil, err
 	}
-	env := Env(v.GetString("app_env"))
-	if e, ok := lookup("APP_ENV"); ok && e != "" {
-		env = Env(e)
+	raw := v.GetString("app_env")
+	if e, ok := lookup("APP_ENV"); ok {
+		raw = e
 	}
 	if o, ok := opts.Overrides["app_env"]; ok {
-		env = Env(fmt.Sprint(o))
+		raw = fmt.Sprint(o)
 	}
-	if !env.Valid() {
-		return nil, fmt.Errorf("config: APP_ENV=%q is not one of development, test, staging, production", env)
+	env, err := ParseEnv(raw)
+	if err != nil {
+		return nil, err
 	}
 	if env.IsLocal() {
 		for k, val := range localDefaults(env) {
@@ -221,11 +269,58 @@ func Read(opts Options) (*Config, error) {
 	v.Set("app_env", string(env))
 
 	var cfg Config
-	err := v.UnmarshalExact(&cfg, viper.DecodeHook(DecodeHook()))
-	if err != nil {
+	if err := v.UnmarshalExact(&cfg, viper.DecodeHook(DecodeHook())); err != nil {
 		return nil, fmt.Errorf("config: %s", oneLine(err))
 	}
+	if err := NormalizeEnums(&cfg, envName); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if cfg.PublicURL == "" && env.IsLocal() {
+		cfg.PublicURL = cfg.localURL()
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &cfg, nil
+}
+
+// ParseEnv reads APP_ENV in any letter case ("Production", " dev ").
+func ParseEnv(s string) (Env, error) {
+	choices := parseEnumTag("development|dev,test,staging,production|prod")
+	name, ok := canonical(choices, stripComment(s))
+	if !ok {
+		return "", fmt.Errorf("config: APP_ENV=%q must be %s (any letter case)", s, describeChoices(choices))
+	}
+	return Env(name), nil
+}
+
+// envName is the environment variable behind a Config field.
+func envName(f reflect.StructField) string {
+	return strings.ToUpper(f.Tag.Get("mapstructure"))
+}
+
+// nonEmpty wraps lookup (os.LookupEnv when nil) so that empty values count
+// as unset.
+func nonEmpty(lookup func(string) (string, bool)) func(string) (string, bool) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return func(k string) (string, bool) {
+		v, ok := lookup(k)
+		if strings.TrimSpace(v) == "" {
+			return "", false
+		}
+		return v, ok
+	}
+}
+
+// localURL is the address this process answers on, as a browser on the
+// same machine reaches it: the default of APP_PUBLIC_URL.
+func (c *Config) localURL() string {
+	host := c.Host
+	switch host {
+	case "", "0.0.0.0", "::", "[::]":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(c.Port))
 }
 
 func mergeFile(v *viper.Viper, path string) error {
@@ -281,17 +376,66 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config: %s must be %s", ch.name, ch.want)
 		}
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return fmt.Errorf("config: LOG_LEVEL=%q must be debug, info, warn or error", c.LogLevel)
+	if c.PublicURL == "" {
+		return fmt.Errorf("config: APP_PUBLIC_URL is not set; %s needs the address clients reach this server at, for the links in mail (e.g. https://veza.example.com)", c.Env)
 	}
-	switch c.LogFormat {
-	case "json", "console":
-	default:
-		return fmt.Errorf("config: LOG_FORMAT=%q must be json or console", c.LogFormat)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: APP_PUBLIC_URL=%q must be an absolute http or https URL (e.g. https://veza.example.com)", c.PublicURL)
+	}
+	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	return c.validateMail()
+}
+
+func (c *Config) validateStorage() error {
+	if c.StorageBackend == "local" && c.UploadDir == "" {
+		return errors.New("config: STORAGE_BACKEND=local needs UPLOAD_DIR (a folder for uploaded files)")
+	}
+	if c.StorageBackend == "s3" && (c.S3Endpoint == "" || c.S3Bucket == "" || c.S3AccessKey == "" || c.S3SecretKey == "") {
+		return errors.New("config: STORAGE_BACKEND=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY and S3_SECRET_KEY")
+	}
+	if c.S3PresignTTL < time.Second || c.S3PresignTTL > 7*24*time.Hour {
+		return errors.New("config: S3_PRESIGN_TTL must be between 1s and 168h (S3's limit)")
 	}
 	return nil
+}
+
+func (c *Config) validateMail() error {
+	if c.MailFrom == "" {
+		return errors.New("config: MAIL_FROM must be set (e.g. \"Veza <no-reply@example.com>\")")
+	}
+	switch c.MailDriver {
+	case "dir":
+		if c.MailDir == "" {
+			return errors.New("config: MAIL_DRIVER=dir needs MAIL_DIR (the folder the .eml files go to)")
+		}
+	case "smtp":
+		if c.SMTPHost == "" || c.SMTPPort < 1 || c.SMTPPort > 65535 {
+			return errors.New("config: MAIL_DRIVER=smtp needs SMTP_HOST and SMTP_PORT (1-65535)")
+		}
+		if c.SMTPPassword != "" && c.SMTPUsername == "" {
+			return errors.New("config: SMTP_PASSWORD is set without SMTP_USERNAME")
+		}
+		if c.SMTPSecurity() == "opportunistic" && c.Env == Production {
+			return errors.New("config: SMTP_TLS=opportunistic (or SMTP_INSECURE) is refused in production: mail could travel in plaintext; use starttls or implicit")
+		}
+	}
+	return nil
+}
+
+// SMTPSecurity is SMTP_TLS with its default filled in: implicit on port
+// 465, opportunistic when SMTP_INSECURE is set, starttls otherwise.
+func (c *Config) SMTPSecurity() string {
+	switch {
+	case c.SMTPTLS != "":
+		return c.SMTPTLS
+	case c.SMTPInsecure:
+		return "opportunistic"
+	case c.SMTPPort == 465:
+		return "implicit"
+	}
+	return "starttls"
 }
 
 // Addr is the listen address for the HTTP server.
@@ -308,7 +452,7 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch d := data.(type) {
 	case string:
-		s := strings.TrimSpace(d)
+		s := stripComment(d)
 		if n, err := strconv.ParseFloat(s, 64); err == nil {
 			return time.Duration(n * float64(time.Second)), nil
 		}
@@ -333,7 +477,7 @@ func byteSizeHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch d := data.(type) {
 	case string:
-		return ParseByteSize(d)
+		return ParseByteSize(stripComment(d))
 	case int:
 		return ByteSize(d), nil
 	case int64:
@@ -387,7 +531,7 @@ func oneLine(err error) string {
 // durations or seconds, byte sizes, comma-separated lists. Module settings are
 // decoded with it too.
 func DecodeHook() mapstructure.DecodeHookFunc {
-	return mapstructure.ComposeDecodeHookFunc(durationHook, byteSizeHook, splitHook, trimSliceHook)
+	return mapstructure.ComposeDecodeHookFunc(durationHook, byteSizeHook, boolHook, numberHook, splitHook, trimSliceHook)
 }
 
 // EnvNames lists the environment variables the platform reads, sorted.

@@ -27,7 +27,7 @@ func TestLayers(t *testing.T) {
 	cfg, err := Load(Options{Dir: dir, LookupEnv: env(map[string]string{
 		"APP_ENV": "staging", "RATE_LIMIT_LIMIT": "30", "DATABASE_URL": "postgres://db/veza",
 		"JWT_SECRET": strings.Repeat("x", 32), "HANDLER_TIMEOUT": "7", "BODY_LIMIT": "2MiB",
-		"CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+		"CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example", "APP_PUBLIC_URL": "https://veza.example",
 	})})
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +75,7 @@ func TestRefusals(t *testing.T) {
 		"bad size":                {map[string]string{"BODY_LIMIT": "big"}, `"big" is not a size`},
 		"zero window":             {map[string]string{"RATE_LIMIT_WINDOW": "0"}, "RATE_LIMIT_WINDOW must be at least 1"},
 		"bad level":               {map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud"`},
+		"no public url in prod":   {map[string]string{"APP_ENV": "production", "JWT_SECRET": long, "DATABASE_URL": "postgres://x/y", "CORS_ALLOWED_ORIGINS": "https://a"}, "APP_PUBLIC_URL is not set; production needs"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
