@@ -19,13 +19,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/veza/veza/migrations"
+	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
+	"github.com/veza/veza/platform/jobs"
 	vlog "github.com/veza/veza/platform/log"
 	"github.com/veza/veza/platform/metrics"
 	"github.com/veza/veza/platform/migrate"
 	"github.com/veza/veza/platform/redisclient"
+	"github.com/veza/veza/platform/storage"
 )
 
 // Role says what a process does.
@@ -56,6 +59,8 @@ type BuildOptions struct {
 
 // Runtime is one built process: start it, stop it, or inspect what it holds.
 type Runtime struct {
+	role    Role
+	client  *asynq.Client
 	cfg     *config.Config
 	plan    *Plan
 	log     *zap.Logger
@@ -93,32 +98,26 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		pool.Close()
 		return nil, err
 	}
-	rt := &Runtime{cfg: o.Config, plan: o.Plan, log: log, reg: &registry{}, pool: pool, rdb: rdb}
+	rt := &Runtime{role: o.Role, cfg: o.Config, plan: o.Plan, log: log, reg: &registry{}, pool: pool, rdb: rdb,
+		client: asynq.NewClientFromRedisClient(rdb)}
 	var freezeErr error
+	// The root holds what the platform shares: configuration, pools,
+	// metrics. The asynq client and the unscoped file store are not in the
+	// graph: a module reaches them only through its own enqueuer and store.
 	opts := []fx.Option{
 		fx.WithLogger(func() fxevent.Logger { return newFxLogger(log) }),
 		fx.StopTimeout(o.Config.ShutdownTimeout),
 		fx.StartTimeout(time.Minute),
 		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient)))),
-		fx.Supply(events.Outbox{}),
-		fx.Provide(
-			func() *asynq.Client { return asynq.NewClientFromRedisClient(rdb) },
-			metrics.New,
-		),
+		fx.Provide(metrics.New, newRootStore),
 	}
 	for _, m := range o.Plan.Enabled {
-		opts = append(opts, moduleOptions(m, o.Plan, rt.reg, log))
+		opts = append(opts, rt.moduleOptions(m))
 	}
 	opts = append(opts, fx.Invoke(func() error {
 		freezeErr = rt.reg.freeze()
 		return freezeErr
-	}))
-	if o.Role.Has(RoleWorker) {
-		opts = append(opts, fx.Invoke(rt.wireWorker))
-	}
-	if o.Role.Has(RoleAPI) {
-		opts = append(opts, fx.Invoke(rt.wireHTTP))
-	}
+	}), fx.Invoke(rt.wire))
 	opts = append(opts, o.Extra...)
 	rt.fx = fx.New(opts...)
 	if freezeErr != nil {
@@ -132,21 +131,80 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 	return rt, nil
 }
 
-// moduleOptions wraps a module's options with what is its own: its
-// registrar, publisher, logger and settings, private to its scope.
-func moduleOptions(m Module, p *Plan, reg *registry, log *zap.Logger) fx.Option {
+// moduleOptions wraps a module's contributions in an fx module: its own
+// registrar, publisher, enqueuer, file store, logger and settings, and what
+// it Provides, all private to it; what it Exports is visible to the others.
+func (r *Runtime) moduleOptions(m Module) fx.Option {
+	name := m.Name
 	own := []fx.Option{
-		fx.Supply(fx.Private, &Registrar{module: m.Name, reg: reg}),
-		fx.Supply(fx.Private, events.NewPublisher(m.Name)),
-		fx.Supply(fx.Private, log.Named(m.Name).With(zap.String("module", m.Name))),
+		fx.Supply(fx.Private, &Registrar{module: name, reg: r.reg}),
+		fx.Supply(fx.Private, events.NewPublisher(name, m.eventNames()...)),
+		fx.Supply(fx.Private, jobs.NewEnqueuer(name, r.client)),
+		fx.Supply(fx.Private, r.log.Named(name).With(zap.String("module", name))),
+		fx.Provide(fx.Private, func(root rootStore) storage.Store { return storage.Scoped(root.Store, name) }),
 	}
-	if s, ok := p.Settings[m.Name]; ok {
+	if s, ok := r.plan.Settings[name]; ok {
 		own = append(own, fx.Supply(fx.Private, s))
 	}
-	if m.Options != nil {
-		own = append(own, m.Options)
+	if len(m.Provides) > 0 {
+		own = append(own, fx.Provide(append([]any{fx.Private}, m.Provides...)...))
 	}
-	return fx.Module(m.Name, own...)
+	if len(m.Exports) > 0 {
+		own = append(own, fx.Provide(m.Exports...))
+	}
+	if m.Register != nil {
+		own = append(own, fx.Invoke(m.Register))
+	}
+	return fx.Module(name, own...)
+}
+
+// rootStore is the platform's file store (STORAGE_BACKEND). Its type is
+// unexported so that no module can ask for it: each gets its own scoped
+// view, whose keys live under "<module>/".
+type rootStore struct{ storage.Store }
+
+func newRootStore(cfg *config.Config) (rootStore, error) {
+	st, err := storage.New(storage.Config{
+		Driver: cfg.StorageBackend,
+		Local:  storage.LocalConfig{Dir: cfg.UploadDir},
+		S3: storage.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, UseSSL: cfg.S3UseSSL, PathStyle: cfg.S3PathStyle, CreateBucket: true},
+	})
+	if err != nil {
+		return rootStore{}, fmt.Errorf("file storage (STORAGE_BACKEND=%s): %w", cfg.StorageBackend, err)
+	}
+	return rootStore{st}, nil
+}
+
+// wireDeps are what wiring a process needs from the graph.
+type wireDeps struct {
+	fx.In
+	LC      fx.Lifecycle
+	Metrics *metrics.Metrics
+	Auth    authn.Authenticator `optional:"true"`
+}
+
+// wire appends the process's lifecycle hooks in start order: background
+// loops (the platform's, then the modules' in dependency order), the job
+// worker, the HTTP server. fx stops them in reverse: the server drains
+// first, loops stop last.
+func (r *Runtime) wire(d wireDeps) error {
+	contrib := r.reg.contributions()
+	subs, err := Subscriptions(r.plan, contrib)
+	if err != nil {
+		return err
+	}
+	loops := append(r.platformLoops(d.Metrics, subs), contrib.Backgrounds...)
+	checks := r.wireLoops(d.LC, d.Metrics, loops)
+	if r.role.Has(RoleWorker) {
+		if err := r.wireWorker(d, subs); err != nil {
+			return err
+		}
+	}
+	if r.role.Has(RoleAPI) {
+		return r.wireHTTP(d, checks)
+	}
+	return nil
 }
 
 // Contributions returns what the enabled modules registered.

@@ -21,18 +21,11 @@ import (
 	"github.com/veza/veza/platform/ratelimit"
 )
 
-type httpDeps struct {
-	fx.In
-	LC      fx.Lifecycle
-	Metrics *metrics.Metrics
-	Auth    authn.Authenticator `optional:"true"`
-}
-
 // platformPaths are served outside the rate limit: probes and scrapers call
 // them constantly from a few addresses.
 var platformPaths = map[string]bool{"/health": true, "/healthz": true, "/readyz": true, "/metrics": true}
 
-func (r *Runtime) wireHTTP(d httpDeps) error {
+func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 	cfg := r.cfg
 	limiter := ratelimit.New(ratelimit.Config{
 		Limit: cfg.RateLimitLimit, Window: cfg.RateWindow(), SyncInterval: cfg.RateLimitSync,
@@ -43,7 +36,7 @@ func (r *Runtime) wireHTTP(d httpDeps) error {
 	})
 	r.server = srv
 	contrib := r.reg.contributions()
-	if err := r.mountPlatform(srv, d.Metrics, contrib); err != nil {
+	if err := r.mountPlatform(srv, d.Metrics, contrib, loopChecks); err != nil {
 		return err
 	}
 	for _, rt := range contrib.Routes {
@@ -85,7 +78,7 @@ func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fib
 		limit = defaultLimit
 	}
 	pattern := rt.Path
-	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern})}
+	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern, Secret: rt.Secret})}
 	if rt.Timeout > 0 {
 		hs = append(hs, ownDeadline(rt.Timeout))
 	}
@@ -128,11 +121,12 @@ func declaredLimit(limit int64) fiber.Handler {
 	}
 }
 
-func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Contributions) error {
+func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Contributions, loopChecks []health.Check) error {
 	checks := append([]health.Check{
 		{Name: "postgres", Fn: func(ctx context.Context) error { return r.pool.PingContext(ctx) }},
 		{Name: "redis", Fn: func(ctx context.Context) error { return pingRedis(ctx, r.rdb) }},
 	}, contrib.Checks...)
+	checks = append(checks, loopChecks...)
 	h := health.New(string(r.cfg.Env), r.plan.Names(), checks)
 	tag := func(pattern string) fiber.Handler {
 		return httpx.Tag(&httpx.RouteInfo{Module: PlatformModule, Pattern: pattern})

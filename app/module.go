@@ -13,14 +13,14 @@ package app
 import (
 	"fmt"
 	"io/fs"
+	"reflect"
 	"regexp"
-
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/platform/config"
 )
 
-// Module is one feature of Veza.
+// Module is one feature of Veza. It is plain data: New checks it, Plan
+// decides whether it runs, Build wires it. Nothing of it is global.
 type Module struct {
 	// Name is lower-case and unique. It is the job-type prefix, the queue
 	// name, the migrations table suffix (schema_migrations_<name>), the key
@@ -42,14 +42,28 @@ type Module struct {
 	// Migrations holds <version>_<name>.up.sql/.down.sql files, at the root
 	// or in a "migrations" folder (an embed.FS of migrations/*.sql works).
 	Migrations fs.FS
-	// Events lists the public events the module publishes, for the webhook
-	// catalogue and wildcard subscribers.
+	// Events lists every event the module publishes: its publisher refuses
+	// any other type. Those not marked Internal are public: listed in the
+	// webhook catalogue and delivered to wildcard subscribers.
 	Events []EventType
-	// Options are the module's fx options: providers and one invoke that
-	// registers its contributions through the *app.Registrar it is given.
-	// Within them, *app.Registrar, *events.Publisher and *zap.Logger are the
-	// module's own (its name filled in).
-	Options fx.Option
+	// Provides lists the module's constructors (functions, or fx.Annotate
+	// results). What they build is private to the module: no other module
+	// can ask for it, so a module's internals cannot become another's
+	// dependency by accident.
+	Provides []any
+	// Exports lists constructors of what the module offers the modules that
+	// require it: each returns an interface (tracksapi.Catalog,
+	// authn.Authenticator), written for that purpose and documented as the
+	// module's public Go API. Exports may take the module's private values.
+	Exports []any
+	// Register is invoked once, after the module's requirements have
+	// registered: a function whose parameters are filled from the module's
+	// own values (*app.Registrar, *events.Publisher, *jobs.Enqueuer,
+	// storage.Store, *zap.Logger, its settings), what it Provides, the
+	// platform's (*sqlx.DB, *config.Config, ...) and its requirements'
+	// exports. It contributes routes, jobs, loops and the rest through the
+	// registrar; it starts nothing itself (Registrar.Background runs loops).
+	Register any
 }
 
 // EventType documents one public event.
@@ -58,6 +72,9 @@ type EventType struct {
 	Description string `json:"description"`
 	// Example is a sample payload, shown in the catalogue.
 	Example any `json:"example"`
+	// Internal events reach only the modules that subscribe to them by
+	// name: they are not offered to webhooks or wildcard subscribers.
+	Internal bool `json:"-"`
 }
 
 // SettingsValidator is implemented by settings structs that check themselves.
@@ -82,7 +99,62 @@ func (m Module) check() error {
 			return fmt.Errorf("module %s requires itself", m.Name)
 		}
 	}
+	if m.Register != nil && reflect.TypeOf(m.Register).Kind() != reflect.Func {
+		return fmt.Errorf("module %s: Register must be a function, not %T", m.Name, m.Register)
+	}
+	for _, e := range m.Exports {
+		if err := checkExport(e); err != nil {
+			return fmt.Errorf("module %s: %w; fix: export an interface written for other modules and keep the rest in Provides", m.Name, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range m.Events {
+		if e.Type == "" || seen[e.Type] {
+			return fmt.Errorf("module %s declares the event %q twice or empty", m.Name, e.Type)
+		}
+		seen[e.Type] = true
+	}
 	return nil
+}
+
+// checkExport refuses an exported constructor that hands out a concrete
+// type: another module would then depend on the exporter's internals.
+// fx.Annotate results cannot be inspected and are taken as written.
+func checkExport(ctor any) error {
+	t := reflect.TypeOf(ctor)
+	if t == nil || t.Kind() != reflect.Func {
+		return nil
+	}
+	for i := 0; i < t.NumOut(); i++ {
+		out := t.Out(i)
+		if out == reflect.TypeOf((*error)(nil)).Elem() {
+			continue
+		}
+		if out.Kind() != reflect.Interface {
+			return fmt.Errorf("it exports %s, which is not an interface", out)
+		}
+	}
+	return nil
+}
+
+// publicEvents lists the module's public event types.
+func (m Module) publicEvents() []string {
+	var out []string
+	for _, e := range m.Events {
+		if !e.Internal {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
+// eventNames lists every event type the module declares.
+func (m Module) eventNames() []string {
+	out := make([]string, len(m.Events))
+	for i, e := range m.Events {
+		out[i] = e.Type
+	}
+	return out
 }
 
 // migrationsFS returns the folder holding the module's migration files.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,7 +42,10 @@ type Route struct {
 	// Timeout replaces HANDLER_TIMEOUT for this route (uploads).
 	Timeout    time.Duration
 	Middleware []fiber.Handler
-	Doc        openapi.Operation
+	// Secret names path parameters that are credentials (a share token):
+	// the access log and error logs show them as [redacted].
+	Secret []string
+	Doc    openapi.Operation
 }
 
 // RouteOption adjusts a route at registration.
@@ -77,6 +81,13 @@ func StreamBody(max int64) RouteOption {
 // HandlerTimeout gives the route its own deadline instead of
 // HANDLER_TIMEOUT: long uploads and downloads need more.
 func HandlerTimeout(d time.Duration) RouteOption { return func(r *Route) { r.Timeout = d } }
+
+// SecretParam marks path parameters that are credentials (share tokens,
+// signed ids): logs show [redacted] in their place. Metrics label requests
+// by route pattern and never see values.
+func SecretParam(names ...string) RouteOption {
+	return func(r *Route) { r.Secret = append(r.Secret, names...) }
+}
 
 // Use adds middleware in front of the handler.
 func Use(mw ...fiber.Handler) RouteOption {
@@ -172,6 +183,7 @@ type Contributions struct {
 	Jobs          []Job
 	Schedules     []Schedule
 	Subscriptions []Subscription
+	Backgrounds   []Background
 	Checks        []health.Check
 	Components    []map[string]any
 }
@@ -315,6 +327,11 @@ func (r *Registrar) Handle(method, path string, h fiber.Handler, opts ...RouteOp
 		}
 		if h == nil {
 			return fmt.Errorf("module %s: route %s %s has no handler", r.module, method, path)
+		}
+		for _, name := range rt.Secret {
+			if !slices.Contains(strings.Split(rt.Path, "/"), ":"+name) {
+				return fmt.Errorf("module %s: route %s %s marks %q secret, but the path has no parameter :%s", r.module, method, path, name, name)
+			}
 		}
 		switch rt.Method {
 		case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions:

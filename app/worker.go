@@ -10,17 +10,11 @@ import (
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/metrics"
+	"github.com/veza/veza/platform/outbox"
 )
 
 // OutboxPruneJob deletes dispatched outbox rows older than OUTBOX_RETENTION.
 const OutboxPruneJob = PlatformModule + ":outbox_prune"
-
-type workerDeps struct {
-	fx.In
-	LC      fx.Lifecycle
-	Client  *asynq.Client
-	Metrics *metrics.Metrics
-}
 
 // relayCounter feeds the relay's counts to the metrics.
 type relayCounter struct{ m *metrics.Metrics }
@@ -30,14 +24,22 @@ func (c relayCounter) Dispatched(kind string, n int) {
 }
 func (c relayCounter) Failed() { c.m.OutboxErrors.Inc() }
 
+// platformLoops are the platform's own background loops: the outbox relay,
+// in worker processes.
+func (r *Runtime) platformLoops(m *metrics.Metrics, subs *events.Subscriptions) []Background {
+	relay := events.NewRelay(events.RelayConfig{Poll: r.cfg.RelayPollInterval, Keep: r.cfg.OutboxRetention > 0},
+		r.pool, r.client, subs, r.log, relayCounter{m})
+	return []Background{{Module: PlatformModule, Name: "relay", Run: relay.Run, Roles: RoleWorker}}
+}
+
 // wireWorker sets up the job server over exactly the enabled modules' queues
-// (plus the platform's), the scheduler and the outbox relay.
-func (r *Runtime) wireWorker(d workerDeps) error {
+// (plus the platform's) and the scheduler.
+func (r *Runtime) wireWorker(d wireDeps, subs *events.Subscriptions) error {
 	contrib := r.reg.contributions()
 	log := r.log.Named("worker")
 	mux := jobs.NewMux(log, d.Metrics)
 	if err := mux.Handle(OutboxPruneJob, func(ctx context.Context, _ *asynq.Task) error {
-		n, err := events.Prune(ctx, r.pool, r.cfg.OutboxRetention)
+		n, err := outbox.Prune(ctx, r.pool, r.cfg.OutboxRetention)
 		if err == nil && n > 0 {
 			log.Info("pruned outbox", zap.Int64("rows", n))
 		}
@@ -52,10 +54,6 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 		if j.RetryDelay != nil {
 			mux.SetRetryDelay(j.Type, j.RetryDelay)
 		}
-	}
-	subs, err := Subscriptions(r.plan, contrib)
-	if err != nil {
-		return err
 	}
 	mux.Fallback = subs.JobHandler
 
@@ -74,26 +72,21 @@ func (r *Runtime) wireWorker(d workerDeps) error {
 	for _, s := range contrib.Schedules {
 		schedules = append(schedules, s.Schedule)
 	}
-	sched, err := jobs.NewScheduler(d.Client, log.Named("scheduler"), schedules, func(t string) {
+	sched, err := jobs.NewScheduler(r.client, log.Named("scheduler"), schedules, func(t string) {
 		d.Metrics.ScheduledTasks.WithLabelValues(t).Inc()
 	})
 	if err != nil {
 		return err
 	}
-	relay := events.NewRelay(events.RelayConfig{Poll: r.cfg.RelayPollInterval, Keep: r.cfg.OutboxRetention > 0},
-		r.pool, d.Client, subs, log, relayCounter{d.Metrics})
-
 	d.LC.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			if err := srv.Start(mux); err != nil {
 				return err
 			}
 			sched.Start()
-			relay.Start()
 			return nil
 		},
 		OnStop: func(context.Context) error {
-			relay.Stop()
 			sched.Stop()
 			srv.Shutdown()
 			return nil

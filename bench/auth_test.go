@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -28,12 +27,12 @@ func whoamiModule() app.Module {
 		Name:        "benchauth",
 		Description: "Benchmark fixture: the same constant answer with and without authentication.",
 		Requires:    []string{"auth"},
-		Options: fx.Invoke(func(r *app.Registrar) {
+		Register: func(r *app.Registrar) {
 			r.Get("/bench/open", ping)
 			r.Get("/bench/whoami", func(c *fiber.Ctx) error {
 				return httpx.OK(c, fiber.Map{"pong": authn.FromCtx(c).UserID != [16]byte{}})
 			}, app.Authenticated())
-		}),
+		},
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -72,9 +71,9 @@ func eventsModule(s *sink) app.Module {
 		Name:        evModule,
 		Description: "Benchmark fixture: publishes and counts one event type.",
 		Events:      []app.EventType{{Type: evType, Description: "a benchmark event", Example: map[string]any{"seq": 1}}},
-		Options: fx.Invoke(func(r *app.Registrar) {
+		Register: func(r *app.Registrar) {
 			r.Subscribe(evType, func(context.Context, events.Event) error { s.hit(); return nil })
-		}),
+		},
 	}
 }
 
@@ -274,7 +273,7 @@ func (s *vezaSide) run(b *testing.B, n int) timing {
 	fanOut(b, n, s.publishers, func(i int) error {
 		if s.write {
 			return writeRow(ctx, s.db, i, func(tx *sqlx.Tx) error {
-				_, err := (events.Outbox{}).Publish(ctx, tx, evModule, evType, map[string]int{"seq": i})
+				_, err := events.NewPublisher(evModule, evType).Publish(ctx, tx, evType, map[string]int{"seq": i})
 				return err
 			})
 		}
@@ -282,7 +281,7 @@ func (s *vezaSide) run(b *testing.B, n int) timing {
 		if err != nil {
 			return err
 		}
-		if _, err := (events.Outbox{}).Publish(ctx, tx, evModule, evType, map[string]int{"seq": i}); err != nil {
+		if _, err := events.NewPublisher(evModule, evType).Publish(ctx, tx, evType, map[string]int{"seq": i}); err != nil {
 			_ = tx.Rollback()
 			return err
 		}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -40,7 +39,7 @@ func pingModule() app.Module {
 	return app.Module{
 		Name:        "bench",
 		Description: "Benchmark fixture: one route answering a constant envelope.",
-		Options:     fx.Invoke(func(r *app.Registrar) { r.Get("/bench/ping", ping) }),
+		Register:    func(r *app.Registrar) { r.Get("/bench/ping", ping) },
 	}
 }
 

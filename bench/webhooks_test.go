@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -26,8 +25,7 @@ const hookEvent = "bench.hooked"
 func hookModule() app.Module {
 	return app.Module{
 		Name: "benchhook", Description: "Benchmark fixture: declares bench.hooked.", Requires: []string{"auth"},
-		Events:  []app.EventType{{Type: hookEvent, Description: "a benchmark event", Example: map[string]int{"seq": 1}}},
-		Options: fx.Options(),
+		Events: []app.EventType{{Type: hookEvent, Description: "a benchmark event", Example: map[string]int{"seq": 1}}},
 	}
 }
 
@@ -95,7 +93,7 @@ func (s *hookSide) run(b *testing.B, n int) timing {
 		if err != nil {
 			return err
 		}
-		if _, err := (events.Outbox{}).Publish(ctx, tx, "benchhook", hookEvent, map[string]int{"seq": i}); err != nil {
+		if _, err := events.NewPublisher("benchhook", hookEvent).Publish(ctx, tx, hookEvent, map[string]int{"seq": i}); err != nil {
 			_ = tx.Rollback()
 			return err
 		}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"go.uber.org/fx"
-
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/platform/config"
 
@@ -81,6 +79,6 @@ func TestBrokenDefaults(t *testing.T) {
 	moduletest.Check(t, app.Module{
 		Name: "strict", Description: "defaults fail",
 		Settings: func() any { return &strictSettings{} },
-		Options:  fx.Invoke(func(*strictSettings) {}),
+		Register: func(*strictSettings) {},
 	})
 }

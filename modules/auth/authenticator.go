@@ -222,37 +222,34 @@ func (a *Authenticator) publish(ctx context.Context, msg string) {
 	}
 }
 
-// listen applies other processes' invalidations until ctx ends. Whenever the
-// subscription breaks, messages may have been missed, so the whole cache is
-// dropped.
-func (a *Authenticator) listen(ctx context.Context) {
-	for ctx.Err() == nil {
-		sub := a.rdb.Subscribe(ctx, invalidationChannel)
-		// go-redis does not interrupt a blocked receive when ctx ends;
-		// closing the subscription does.
-		stop := context.AfterFunc(ctx, func() { sub.Close() })
-		if _, err := sub.Receive(ctx); err != nil {
-			stop()
-			sub.Close()
-			a.dropAll()
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			continue
+// listen applies the invalidations other processes publish until ctx ends.
+// A lost subscription is returned as an error: the platform restarts the
+// loop with backoff and /readyz shows it down meanwhile. The cache is
+// dropped whenever the subscription starts or ends, since anything may have
+// changed while nobody listened.
+func (a *Authenticator) listen(ctx context.Context) error {
+	defer a.dropAll()
+	sub := a.rdb.Subscribe(ctx, invalidationChannel)
+	// go-redis does not interrupt a blocked receive when ctx ends; closing
+	// the subscription does.
+	stop := context.AfterFunc(ctx, func() { sub.Close() })
+	defer func() { stop(); sub.Close() }()
+	if _, err := sub.Receive(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
 		}
-		a.dropAll() // anything may have changed while we were not listening
-		for {
-			msg, err := sub.ReceiveMessage(ctx)
-			if err != nil {
-				break
+		return fmt.Errorf("subscribe to %s: %w", invalidationChannel, err)
+	}
+	a.dropAll()
+	for {
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
-			a.apply(msg.Payload)
+			return fmt.Errorf("receive token invalidations: %w", err)
 		}
-		stop()
-		sub.Close()
-		a.dropAll()
+		a.apply(msg.Payload)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -92,10 +91,10 @@ type env2 struct{ *apptest.Server }
 func gated() app.Module {
 	return app.Module{
 		Name: "gated", Description: "test: a creators-only route", Requires: []string{"auth"},
-		Options: fx.Invoke(func(r *app.Registrar) {
+		Register: func(r *app.Registrar) {
 			r.Get("/gated", func(c *fiber.Ctx) error {
 				return httpx.OK(c, fiber.Map{"role": authn.FromCtx(c).Role})
 			}, app.RequireRoles(authn.RoleCreator), app.Summary("creators only"))
-		}),
+		},
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/veza/veza/modules/auth/mail"
 	"github.com/veza/veza/platform/config"
-	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/jobs"
 )
 
@@ -37,9 +36,7 @@ type mailJob struct {
 }
 
 func (s *Service) queueMail(ctx context.Context, tx sqlx.ExtContext, kind string, uid uuid.UUID) error {
-	retries := 8
-	_, err := s.pub.EnqueueTx(ctx, tx, SendEmailJob, 1, mailJob{Kind: kind, UserID: uid}, events.JobOptions{MaxRetry: &retries})
-	return err
+	return s.queue.EnqueueTx(ctx, tx, SendEmailJob, 1, mailJob{Kind: kind, UserID: uid}, jobs.MaxRetry(8))
 }
 
 // queueMailNow queues a mail outside any other write (resend, reset request).

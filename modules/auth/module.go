@@ -6,10 +6,7 @@
 package auth
 
 import (
-	"context"
 	"embed"
-
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth/password"
@@ -28,20 +25,22 @@ func Module() app.Module {
 		Settings:    defaultSettings,
 		Migrations:  migrations,
 		Events:      eventTypes(),
-		Options: fx.Options(
-			fx.Provide(
-				newStore,
-				newHasher,
-				newTokens,
-				newFailureLimiter,
-				newMailer,
-				newService,
-				newAuthenticator,
-				func(a *Authenticator) authn.Authenticator { return a },
-				func(s *Service) authn.Users { return s },
-			),
-			fx.Invoke(register),
-		),
+		Provides: []any{
+			newStore,
+			newHasher,
+			newTokens,
+			newFailureLimiter,
+			newMailer,
+			newService,
+			newAuthenticator,
+		},
+		// What other modules may use of auth: who the caller is, and
+		// whether an account exists.
+		Exports: []any{
+			func(a *Authenticator) authn.Authenticator { return a },
+			func(s *Service) authn.Users { return s },
+		},
+		Register: register,
 	}
 }
 
@@ -53,24 +52,13 @@ func newTokens(cfg *config.Config, s *Settings) *tokenIssuer {
 	return newTokenIssuer(cfg.JWTSecret, s.Issuer, s.Audience, s.AccessTTL)
 }
 
-// register contributes the module's routes, job and command, and runs the
-// cache invalidation listener while the process runs.
-func register(r *app.Registrar, lc fx.Lifecycle, svc *Service, a *Authenticator, m *mailer) {
+// register contributes the module's routes, job and commands, and the
+// listener that applies other processes' token revocations to this
+// process's cache (API processes only: workers authenticate nobody).
+func register(r *app.Registrar, svc *Service, a *Authenticator, m *mailer) {
 	(&handler{svc: svc}).routes(r)
 	r.Job(SendEmailJob, m.handle)
 	r.Command("user create", "create an account: --email E --username U --password P [--role R] [--verified]", userCreate(svc))
 	r.Command("user set-role", "change an account's role: --email E --role R", userSetRole(svc))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() { defer close(done); a.listen(ctx) }()
-			return nil
-		},
-		OnStop: func(context.Context) error {
-			cancel()
-			<-done
-			return nil
-		},
-	})
+	r.Background("token-invalidation", a.listen, app.OnlyIn(app.RoleAPI))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/jobs"
 )
 
 // Service holds the rules of accounts and sessions.
@@ -28,15 +29,16 @@ type Service struct {
 	auth     *Authenticator
 	limiter  *failureLimiter
 	pub      *events.Publisher
+	queue    *jobs.Enqueuer
 	settings *Settings
 	log      *zap.Logger
 	now      func() time.Time
 }
 
 func newService(pool *sqlx.DB, st *store, hasher *password.Hasher, tokens *tokenIssuer, a *Authenticator,
-	limiter *failureLimiter, pub *events.Publisher, s *Settings, log *zap.Logger) *Service {
+	limiter *failureLimiter, pub *events.Publisher, queue *jobs.Enqueuer, s *Settings, log *zap.Logger) *Service {
 	return &Service{db: pool, store: st, hasher: hasher, policy: password.DefaultPolicy(), tokens: tokens, auth: a,
-		limiter: limiter, pub: pub, settings: s, log: log, now: time.Now}
+		limiter: limiter, pub: pub, queue: queue, settings: s, log: log, now: time.Now}
 }
 
 // Client errors of this module.

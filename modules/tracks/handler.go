@@ -67,7 +67,7 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 				"visibility": map[string]any{"type": "string", "enum": []string{"public", "private", "unlisted"}},
 				"tags":       map[string]any{"type": "string", "description": "comma-separated"}}}),
 		app.Response(201, "the track, status processing", TrackView{}))
-	r.Get("/tracks/shared/:token", h.shared, app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
+	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"), app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"))
 	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
 	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,10 +100,13 @@ func (s *Service) deleteFile(ctx context.Context, t *asynq.Task) error {
 	if _, err := jobs.Decode(t, &job); err != nil {
 		return err
 	}
-	if err := storage.ValidKey(job.Key); err != nil {
+	// Jobs queued before keys became relative to the module's folder
+	// (migration 0002) still carry the folder.
+	key := strings.TrimPrefix(job.Key, "tracks/")
+	if err := storage.ValidKey(key); err != nil {
 		return fmt.Errorf("%v: %w", err, asynq.SkipRetry)
 	}
-	return s.files.Delete(ctx, job.Key)
+	return s.files.Delete(ctx, key)
 }
 
 // countPlay counts a play once per listener, track and window.
@@ -132,20 +136,36 @@ func (s *Service) queuePlay(track uuid.UUID, listener string) {
 	}
 }
 
-// enqueuePlays runs until plays is closed, enqueueing each play.
-func (s *Service) enqueuePlays() {
-	for p := range s.plays {
-		task, err := jobs.NewTask(CountPlayJob, 1, p)
-		if err != nil {
-			continue
+// queuePlays hands the plays streams report to the queue until ctx ends,
+// then flushes what is still buffered for at most a second. It runs in API
+// processes, under the platform's lifecycle.
+func (s *Service) queuePlays(ctx context.Context) error {
+	for {
+		select {
+		case p := <-s.plays:
+			s.enqueuePlay(ctx, p)
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			for {
+				select {
+				case p := <-s.plays:
+					s.enqueuePlay(flush, p)
+				default:
+					return nil
+				}
+			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		id := fmt.Sprintf("play:%s:%s:%d", p.TrackID, p.Listener, p.Window.Unix())
-		_, err = s.client.EnqueueContext(ctx, task, asynq.Queue("tracks"), asynq.TaskID(id))
-		cancel()
-		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			s.log.Debug("play not counted", zap.Error(err))
-		}
+	}
+}
+
+func (s *Service) enqueuePlay(ctx context.Context, p playJob) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	id := fmt.Sprintf("play:%s:%s:%d", p.TrackID, p.Listener, p.Window.Unix())
+	err := s.queue.Enqueue(ctx, CountPlayJob, 1, p, jobs.TaskID(id))
+	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+		s.log.Debug("play not counted", zap.Error(err))
 	}
 }
 

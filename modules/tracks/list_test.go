@@ -20,7 +20,7 @@ func (e *env) seed(t testing.TB, owner uuid.UUID, n int, genre string, title fun
 		ids[i] = id.String()
 		_, err := e.Runtime.DB().Exec(`INSERT INTO tracks (id, owner_id, title, genre, visibility, status, format, content_type,
 			size_bytes, storage_key, plays, created_at) VALUES ($1, $2, $3, $4, 'public', 'ready', 'wav', 'audio/wav', 1, $5, $6, $7)`,
-			id, owner, title(i), genre, "tracks/aa/"+id.String()+".wav", i%7, base.Add(time.Duration(i)*time.Second))
+			id, owner, title(i), genre, "aa/"+id.String()+".wav", i%7, base.Add(time.Duration(i)*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,10 +5,7 @@
 package tracks
 
 import (
-	"context"
 	"embed"
-
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 )
@@ -25,33 +22,17 @@ func Module() app.Module {
 		Settings:    defaultSettings,
 		Migrations:  migrations,
 		Events:      eventTypes(),
-		Options: fx.Options(
-			fx.Provide(newStore, newFiles, newService, newPlaylistService),
-			fx.Invoke(register),
-		),
+		Provides:    []any{newStore, newService, newPlaylistService},
+		Register:    register,
 	}
 }
 
-func register(r *app.Registrar, lc fx.Lifecycle, svc *Service, s *Settings, ps *playlistService) {
+func register(r *app.Registrar, svc *Service, s *Settings, ps *playlistService) {
 	(&handler{svc: svc}).routes(r, s)
-	done := make(chan struct{})
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() { defer close(done); svc.enqueuePlays() }()
-			return nil
-		},
-		OnStop: func(ctx context.Context) error {
-			close(svc.plays)
-			select {
-			case <-done:
-			case <-ctx.Done():
-			}
-			return nil
-		},
-	})
 	registerPlaylists(r, ps)
 	r.Job(ProcessJob, svc.process)
 	r.Job(DeleteFileJob, svc.deleteFile)
 	r.Job(CountPlayJob, svc.countPlay)
+	r.Background("play-queue", svc.queuePlays, app.OnlyIn(app.RoleAPI))
 	r.HealthCheck("storage", svc.files.Ping)
 }

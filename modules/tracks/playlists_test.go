@@ -73,7 +73,7 @@ func (e *plEnv) plTrack(t *testing.T, owner uuid.UUID, visibility string) uuid.U
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	e.plExec(t, `INSERT INTO tracks (id, owner_id, title, visibility, status, format, content_type, size_bytes, storage_key)
-		VALUES ($1, $2, $3, $4, 'ready', 'wav', 'audio/wav', 1, $5)`, id, owner, "track "+id.String()[:8], visibility, "tracks/xx/"+id.String()+".wav")
+		VALUES ($1, $2, $3, $4, 'ready', 'wav', 'audio/wav', 1, $5)`, id, owner, "track "+id.String()[:8], visibility, "xx/"+id.String()+".wav")
 	return id
 }
 

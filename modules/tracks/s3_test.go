@@ -18,7 +18,7 @@ import (
 func TestS3Storage(t *testing.T) {
 	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	defer fake.Close()
-	e := start(t, map[string]string{"TRACKS_STORAGE": "s3", "S3_ENDPOINT": strings.TrimPrefix(fake.URL, "http://"),
+	e := start(t, map[string]string{"STORAGE_BACKEND": "s3", "S3_ENDPOINT": strings.TrimPrefix(fake.URL, "http://"),
 		"S3_BUCKET": "veza-tracks", "S3_ACCESS_KEY": "test-access", "S3_SECRET_KEY": "test-secret-key",
 		"S3_USE_SSL": "false", "S3_PATH_STYLE": "true", "S3_REGION": "us-east-1"})
 	_, tok := e.user(t, "maker", "creator")

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"go.uber.org/zap"
@@ -20,6 +19,7 @@ import (
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/storage"
 )
 
@@ -29,8 +29,9 @@ type Service struct {
 	store    *store
 	files    storage.Store
 	pub      *events.Publisher
-	client   *asynq.Client
+	queue    *jobs.Enqueuer
 	settings *Settings
+	presign  time.Duration
 	scanner  *clamav.Client
 	uploads  chan struct{}
 	plays    chan playJob
@@ -40,23 +41,14 @@ type Service struct {
 	now      func() time.Time
 }
 
-func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, client *asynq.Client,
+func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, queue *jobs.Enqueuer,
 	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
-	svc := &Service{db: pool, store: st, files: files, pub: pub, client: client, settings: s,
-		uploads: make(chan struct{}, s.MaxConcurrentUploads), plays: make(chan playJob, 4096), baseURL: strings.TrimRight(cfg.PublicURL, "/"), log: log, now: time.Now}
+	svc := &Service{db: pool, store: st, files: files, pub: pub, queue: queue, settings: s, presign: cfg.S3PresignTTL,
+		uploads: make(chan struct{}, s.MaxConcurrentUploads), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
 	if s.ClamAVAddress != "" {
 		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}
 	}
 	return svc
-}
-
-func newFiles(s *Settings, cfg *config.Config) (storage.Store, error) {
-	return storage.New(storage.Config{
-		Driver: s.Storage,
-		Local:  storage.LocalConfig{Dir: cfg.UploadDir},
-		S3: storage.S3Config{Endpoint: s.S3Endpoint, Bucket: s.S3Bucket, Region: s.S3Region, AccessKey: s.S3AccessKey,
-			SecretKey: s.S3SecretKey, UseSSL: s.S3UseSSL, PathStyle: s.S3PathStyle, CreateBucket: true},
-	})
 }
 
 // canSee reports whether p may see t: public and unlisted tracks are seen
@@ -218,7 +210,7 @@ func (s *Service) Delete(ctx context.Context, p *authn.Principal, id uuid.UUID) 
 		if err := s.store.deleteTrack(ctx, tx, id); err != nil {
 			return err
 		}
-		if _, err := s.pub.EnqueueTx(ctx, tx, DeleteFileJob, 1, fileJob{Key: t.StorageKey}, events.JobOptions{}); err != nil {
+		if err := s.queue.EnqueueTx(ctx, tx, DeleteFileJob, 1, fileJob{Key: t.StorageKey}); err != nil {
 			return err
 		}
 		_, err = s.pub.Publish(ctx, tx, EventTrackDeleted, s.event(t), t.OwnerID)

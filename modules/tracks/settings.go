@@ -30,18 +30,6 @@ type Settings struct {
 	PlayWindow time.Duration `yaml:"play_window"`
 	// MaxShareTTL bounds a share link's expires_in; 0: links may not expire.
 	MaxShareTTL time.Duration `yaml:"max_share_ttl"`
-
-	// Storage is local (UPLOAD_DIR) or s3.
-	Storage     string `yaml:"storage" env:"TRACKS_STORAGE"`
-	S3Endpoint  string `yaml:"s3_endpoint" env:"S3_ENDPOINT"`
-	S3Bucket    string `yaml:"s3_bucket" env:"S3_BUCKET"`
-	S3Region    string `yaml:"s3_region" env:"S3_REGION"`
-	S3AccessKey string `yaml:"s3_access_key" env:"S3_ACCESS_KEY"`
-	S3SecretKey string `yaml:"s3_secret_key" env:"S3_SECRET_KEY"`
-	S3UseSSL    bool   `yaml:"s3_use_ssl" env:"S3_USE_SSL"`
-	S3PathStyle bool   `yaml:"s3_path_style" env:"S3_PATH_STYLE"`
-	// S3PresignTTL is how long a stream or download redirect stays valid.
-	S3PresignTTL time.Duration `yaml:"s3_presign_ttl"`
 }
 
 func defaultSettings() any {
@@ -52,9 +40,6 @@ func defaultSettings() any {
 		WaveformPoints:       1000,
 		PlayWindow:           30 * time.Minute,
 		MaxShareTTL:          365 * 24 * time.Hour,
-		Storage:              "local",
-		S3UseSSL:             true,
-		S3PresignTTL:         15 * time.Minute,
 	}
 }
 
@@ -82,15 +67,6 @@ func (s *Settings) Validate(env config.Env) error {
 		return errors.New("clamav_required (CLAMAV_REQUIRED) needs clamav_address (CLAMAV_ADDRESS)")
 	case s.InternalAPIKey != "" && len(s.InternalAPIKey) < 24:
 		return errors.New("internal_api_key (STREAM_SERVER_INTERNAL_API_KEY) must be at least 24 characters")
-	}
-	switch s.Storage {
-	case "local":
-	case "s3":
-		if s.S3Endpoint == "" || s.S3Bucket == "" || s.S3AccessKey == "" || s.S3SecretKey == "" {
-			return errors.New("storage s3 needs s3_endpoint, s3_bucket, s3_access_key and s3_secret_key (S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY)")
-		}
-	default:
-		return fmt.Errorf("storage %q must be local or s3 (TRACKS_STORAGE)", s.Storage)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func (h *handler) serveFile(c *fiber.Ctx, t *Track, attachment string) error {
 		}
 		return nil
 	}
-	url, err := svc.files.PresignGet(c.UserContext(), t.StorageKey, svc.settings.S3PresignTTL, attachment)
+	url, err := svc.files.PresignGet(c.UserContext(), t.StorageKey, svc.presign, attachment)
 	if errors.Is(err, storage.ErrNotFound) {
 		return httpx.Unavailable("file_missing", "the track's file is missing from storage", err)
 	}

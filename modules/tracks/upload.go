@@ -19,8 +19,8 @@ import (
 	"github.com/veza/veza/modules/tracks/clamav"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/db"
-	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/httpx"
+	"github.com/veza/veza/platform/jobs"
 )
 
 // upload is one upload in progress: the stored file and the form fields.
@@ -163,7 +163,7 @@ func (s *Service) storeFile(ctx context.Context, up *upload, part io.Reader) err
 		return httpx.NewError(415, "unsupported_format", "the file is not MP3, FLAC, WAV, OGG or M4A/AAC audio")
 	}
 	up.format = format
-	key := fmt.Sprintf("tracks/%s/%s%s", up.id.String()[:2], up.id, format.Ext())
+	key := fmt.Sprintf("%s/%s%s", up.id.String()[:2], up.id, format.Ext())
 	obj, err := s.files.Put(ctx, key, &capped{r: body, left: s.settings.maxUpload()}, -1, format.ContentType())
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -239,7 +239,7 @@ func (s *Service) create(ctx context.Context, p *authn.Principal, up *upload) (*
 		if err := s.store.insertTrack(ctx, tx, t); err != nil {
 			return err
 		}
-		if _, err := s.pub.EnqueueTx(ctx, tx, ProcessJob, 1, trackJob{TrackID: t.ID}, events.JobOptions{TaskID: "process:" + t.ID.String()}); err != nil {
+		if err := s.queue.EnqueueTx(ctx, tx, ProcessJob, 1, trackJob{TrackID: t.ID}, jobs.TaskID("process:"+t.ID.String())); err != nil {
 			return err
 		}
 		_, err := s.pub.Publish(ctx, tx, EventTrackCreated, s.event(t), t.OwnerID)

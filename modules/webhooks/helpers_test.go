@@ -16,7 +16,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -36,7 +35,7 @@ func emitter() app.Module {
 	return app.Module{
 		Name: "emitter", Description: "test: publishes events on request", Requires: []string{"auth"},
 		Events: []app.EventType{{Type: "thing.happened", Description: "a test event", Example: map[string]any{"n": 1}}},
-		Options: fx.Invoke(func(r *app.Registrar, pool *sqlx.DB, pub *events.Publisher) {
+		Register: func(r *app.Registrar, pool *sqlx.DB, pub *events.Publisher) {
 			r.Post("/emit", func(c *fiber.Ctx) error {
 				var in struct {
 					N        int         `json:"n"`
@@ -56,7 +55,7 @@ func emitter() app.Module {
 				}
 				return httpx.Created(c, fiber.Map{"event_id": id})
 			}, app.Summary("publish thing.happened"), app.RequireRoles(authn.RoleAdmin))
-		}),
+		},
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/platform/events"
@@ -33,10 +32,8 @@ func Module() app.Module {
 				"url": "https://example.com/hooks", "reason": "the receiver answered 410 Gone",
 				"disabled_at": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		}},
-		Options: fx.Options(
-			fx.Provide(newStore, newService, newDeliverer),
-			fx.Invoke(register),
-		),
+		Provides: []any{newStore, newService, newDeliverer},
+		Register: register,
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 	"github.com/lib/pq"
 	"go.uber.org/zap"
 
@@ -32,13 +31,13 @@ type Service struct {
 	env      config.Env
 	catalog  []app.EventType
 	known    map[string]bool
-	client   *asynq.Client
+	queue    *jobs.Enqueuer
 	log      *zap.Logger
 	now      func() time.Time
 }
 
-func newService(st *store, s *Settings, cfg *config.Config, plan *app.Plan, client *asynq.Client, log *zap.Logger) *Service {
-	svc := &Service{store: st, settings: s, env: cfg.Env, client: client, log: log, now: time.Now, known: map[string]bool{}}
+func newService(st *store, s *Settings, cfg *config.Config, plan *app.Plan, queue *jobs.Enqueuer, log *zap.Logger) *Service {
+	svc := &Service{store: st, settings: s, env: cfg.Env, queue: queue, log: log, now: time.Now, known: map[string]bool{}}
 	for _, m := range plan.Enabled {
 		for _, e := range m.Events {
 			svc.catalog = append(svc.catalog, e)
@@ -307,14 +306,10 @@ func (s *Service) enqueue(ctx context.Context, d *Delivery, suffix string) error
 	if suffix != "" {
 		id += ":" + suffix
 	}
-	task, err := jobs.NewTask(DeliverJob, 1, deliverTask{DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID,
-		EventType: d.EventType, Body: d.Body})
-	if err != nil {
-		return err
-	}
-	_, err = s.client.EnqueueContext(ctx, task, asynq.Queue("webhooks"), asynq.TaskID(id),
-		asynq.MaxRetry(len(s.settings.RetrySchedule)), asynq.Timeout(s.settings.Timeout+30*time.Second))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	err := s.queue.Enqueue(ctx, DeliverJob, 1, deliverTask{DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID,
+		EventType: d.EventType, Body: d.Body},
+		jobs.TaskID(id), jobs.MaxRetry(len(s.settings.RetrySchedule)), jobs.Timeout(s.settings.Timeout+30*time.Second))
+	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
 		return httpx.Unavailable("queue_unavailable", "the delivery queue is unreachable; try again", err)
 	}
 	return nil

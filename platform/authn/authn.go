@@ -124,15 +124,6 @@ func RequireOwnerOrAdmin(p *Principal, owner uuid.UUID) error {
 	return httpx.Forbidden("forbidden", "only the owner or an admin may do this")
 }
 
-// OwnerOrAdmin answers 404 (not 403: the caller may not even learn that the
-// resource exists) unless p owns it or is an admin.
-func OwnerOrAdmin(p *Principal, owner uuid.UUID, what string) error {
-	if p != nil && (p.UserID == owner || p.IsAdmin()) {
-		return nil
-	}
-	return httpx.NotFound(what + " not found")
-}
-
 // Users answers questions about accounts for modules that require auth but
 // must not read its tables (a playlist's collaborator must exist).
 type Users interface {

@@ -131,15 +131,3 @@ func (s *Subscriptions) JobHandler(taskType string) (jobs.Handler, bool) {
 		return h(ctx, ev)
 	}, true
 }
-
-// Types lists every subscribed event type (Wildcard included), for listings.
-func (s *Subscriptions) Types(module string) []string {
-	var out []string
-	for key := range s.handlers {
-		if m, t, _ := strings.Cut(key, "\x00"); m == module {
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return out
-}

@@ -29,14 +29,6 @@ type RelayConfig struct {
 	// Keep marks dispatched rows instead of deleting them, for inspection
 	// (OUTBOX_RETENTION > 0); the hourly prune deletes them later.
 	Keep bool
-	// Retention keeps delivered event tasks in Redis so that a duplicate
-	// enqueue (a crash between enqueue and marking the row) is refused even
-	// after the first delivery ran. Off by default: every retained task costs
-	// Redis memory (a day of 1,000 events/s at an hour's retention is
-	// millions of entries), and subscribers deduplicate on the event id
-	// anyway. While a task is pending or running, its id refuses duplicates
-	// regardless.
-	Retention time.Duration
 }
 
 // Counter is the relay's view of its metrics.
@@ -50,18 +42,14 @@ type Counter interface {
 type Relay struct {
 	cfg    RelayConfig
 	db     *sqlx.DB
-	client jobs.Enqueuer
+	client jobs.Client
 	subs   *Subscriptions
 	log    *zap.Logger
 	count  Counter
-
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
 }
 
-// NewRelay returns a stopped relay.
-func NewRelay(cfg RelayConfig, pool *sqlx.DB, client jobs.Enqueuer, subs *Subscriptions, log *zap.Logger, count Counter) *Relay {
+// NewRelay returns a relay; Run runs it.
+func NewRelay(cfg RelayConfig, pool *sqlx.DB, client jobs.Client, subs *Subscriptions, log *zap.Logger, count Counter) *Relay {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 200
 	}
@@ -71,44 +59,30 @@ func NewRelay(cfg RelayConfig, pool *sqlx.DB, client jobs.Enqueuer, subs *Subscr
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 16
 	}
-	return &Relay{cfg: cfg, db: pool, client: client, subs: subs, log: log.Named("relay"), count: count, stop: make(chan struct{})}
+	return &Relay{cfg: cfg, db: pool, client: client, subs: subs, log: log.Named("relay"), count: count}
 }
 
-// Start runs the relay loop in the background.
-func (r *Relay) Start() {
-	r.wg.Add(1)
-	go r.loop()
-}
-
-// Stop ends the loop, letting a round in progress finish.
-func (r *Relay) Stop() {
-	r.once.Do(func() { close(r.stop) })
-	r.wg.Wait()
-}
-
-func (r *Relay) loop() {
-	defer r.wg.Done()
+// Run relays until ctx ends, letting a round in progress finish. A failed
+// round (Redis or PostgreSQL down) is counted and retried after the poll
+// interval; it never ends the loop.
+func (r *Relay) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
-		case <-r.stop:
-			return
+		case <-ctx.Done():
+			return nil
 		case <-timer.C:
 		}
-		r.drain()
+		r.drain(ctx)
 		timer.Reset(r.cfg.Poll)
 	}
 }
 
 // drain runs rounds until the outbox has nothing ready or a round fails.
-func (r *Relay) drain() {
-	for {
-		select {
-		case <-r.stop:
-			return
-		default:
-		}
+// Rounds run on their own context so that a stop does not cut one in half.
+func (r *Relay) drain(stop context.Context) {
+	for stop.Err() == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		n, err := r.RunOnce(ctx)
 		cancel()
@@ -243,9 +217,6 @@ func (r *Relay) enqueue(ctx context.Context, rw row) error {
 	}
 	for _, sub := range r.subs.Subscribers(rw.Type) {
 		opts := []asynq.Option{asynq.Queue(sub), asynq.TaskID(rw.ID.String() + ":" + sub)}
-		if r.cfg.Retention > 0 {
-			opts = append(opts, asynq.Retention(r.cfg.Retention))
-		}
 		_, err := r.client.EnqueueContext(ctx, asynq.NewTask(jobs.EventTaskType(sub, rw.Type), body), opts...)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return fmt.Errorf("enqueue %s for %s: %w", rw.Type, sub, err)
@@ -255,27 +226,13 @@ func (r *Relay) enqueue(ctx context.Context, rw row) error {
 }
 
 func (r *Relay) enqueueJob(ctx context.Context, rw row) error {
-	var o JobOptions
+	var o jobs.Options
 	if len(rw.Options) > 0 {
 		if err := json.Unmarshal(rw.Options, &o); err != nil {
 			return fmt.Errorf("job %s: options: %w", rw.ID, err)
 		}
 	}
-	id := o.TaskID
-	if id == "" {
-		id = rw.ID.String()
-	}
-	opts := []asynq.Option{asynq.Queue(jobs.ModuleOf(rw.Type)), asynq.TaskID(id)}
-	if o.MaxRetry != nil {
-		opts = append(opts, asynq.MaxRetry(*o.MaxRetry))
-	}
-	if o.Timeout > 0 {
-		opts = append(opts, asynq.Timeout(o.Timeout))
-	}
-	if !o.ProcessAt.IsZero() {
-		opts = append(opts, asynq.ProcessAt(o.ProcessAt))
-	}
-	_, err := r.client.EnqueueContext(ctx, asynq.NewTask(rw.Type, rw.Payload), opts...)
+	_, err := r.client.EnqueueContext(ctx, asynq.NewTask(rw.Type, rw.Payload), o.AsynqFor(rw.Type, rw.ID.String())...)
 	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("enqueue job %s: %w", rw.Type, err)
 	}
@@ -288,16 +245,4 @@ func uuidStrings(ids []uuid.UUID) []string {
 		out[i] = id.String()
 	}
 	return out
-}
-
-// Prune deletes dispatched rows older than retention; the platform schedules
-// it as the job "platform:outbox_prune".
-func Prune(ctx context.Context, pool *sqlx.DB, retention time.Duration) (int64, error) {
-	res, err := pool.ExecContext(ctx,
-		`DELETE FROM outbox WHERE dispatched_at IS NOT NULL AND dispatched_at < now() - $1 * interval '1 second'`,
-		retention.Seconds())
-	if err != nil {
-		return 0, fmt.Errorf("prune outbox: %w", err)
-	}
-	return res.RowsAffected()
 }

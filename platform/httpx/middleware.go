@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,47 @@ const (
 type RouteInfo struct {
 	Module  string
 	Pattern string
+	// Secret lists the path parameters ("token") whose values must never
+	// be written down: logs show them as [redacted].
+	Secret []string
+}
+
+// Redacted is what logs show instead of a secret path parameter.
+const Redacted = "[redacted]"
+
+// LogPath is the request's path as logs may show it: the route's secret
+// parameters (a share token...) replaced by [redacted]. Metrics use the
+// route's pattern and never see values at all.
+func LogPath(c *fiber.Ctx) string {
+	ri := Route(c)
+	path := c.Path()
+	if len(ri.Secret) == 0 {
+		return path
+	}
+	return redactPath(ri.Pattern, path, ri.Secret)
+}
+
+// redactPath replaces the segments of path that pattern names as secret
+// parameters. Past a wildcard segments no longer line up, so the rest is
+// redacted whole.
+func redactPath(pattern, path string, secret []string) string {
+	pat := strings.Split(pattern, "/")
+	segs := strings.Split(path, "/")
+	for i := range segs {
+		if i >= len(pat) {
+			break
+		}
+		p := pat[i]
+		if strings.HasPrefix(p, "*") || strings.HasPrefix(p, "+") {
+			return strings.Join(append(segs[:i:i], Redacted), "/")
+		}
+		name, isParam := strings.CutPrefix(p, ":")
+		name = strings.TrimSuffix(name, "?")
+		if isParam && slices.Contains(secret, name) {
+			segs[i] = Redacted
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // unmatched labels requests no route took, so that scanning junk paths cannot
@@ -124,7 +166,7 @@ func AccessLog(log *zap.Logger, obs HTTPObserver) fiber.Handler {
 			ce.Write(
 				zap.String("request_id", RequestID(c)),
 				zap.String("method", c.Method()),
-				zap.String("path", c.Path()),
+				zap.String("path", LogPath(c)),
 				zap.String("route", ri.Pattern),
 				zap.String("module", ri.Module),
 				zap.Int("status", status),

@@ -22,8 +22,9 @@ type ServerDeps struct {
 
 // NewServer returns the Fiber app with the platform's middleware, in order:
 // request id, access log and metrics, panic recovery and error envelope,
-// security headers, CORS, rate limit, handler timeout. Routes are added
-// after; each route gets its body limit where it is mounted.
+// refusal of NUL and invalid UTF-8 in path, query and headers, security
+// headers, CORS, rate limit, handler timeout. Routes are added after; each
+// route gets its body limit where it is mounted.
 func NewServer(d ServerDeps) *fiber.App {
 	cfg := d.Config
 	app := fiber.New(fiber.Config{
@@ -48,6 +49,7 @@ func NewServer(d ServerDeps) *fiber.App {
 	app.Use(RequestIDMiddleware())
 	app.Use(AccessLog(d.Log, d.Observer))
 	app.Use(Recover(d.Log))
+	app.Use(CleanInput())
 	app.Use(SecurityHeaders(cfg.Env == config.Production || cfg.Env == config.Staging))
 	app.Use(cors.New(corsConfig(cfg)))
 	if d.Limiter != nil {

@@ -57,15 +57,6 @@ func (m *Mux) RetryDelayFunc(n int, err error, t *asynq.Task) time.Duration {
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
-// Types lists the registered task types.
-func (m *Mux) Types() []string {
-	out := make([]string, 0, len(m.handlers))
-	for t := range m.handlers {
-		out = append(out, t)
-	}
-	return out
-}
-
 // ProcessTask implements asynq.Handler.
 func (m *Mux) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	h, ok := m.handlers[t.Type()]

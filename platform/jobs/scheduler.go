@@ -30,8 +30,9 @@ func ParseSpec(spec string) (cron.Schedule, error) {
 	return s, nil
 }
 
-// Enqueuer is the part of asynq's client the scheduler needs.
-type Enqueuer interface {
+// Client is the part of asynq's client that enqueues: the scheduler, the
+// relay and module enqueuers need only this.
+type Client interface {
 	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
 }
 
@@ -40,7 +41,7 @@ type Enqueuer interface {
 // process to enqueue a slot is refused as a duplicate. Completed tasks are
 // retained long enough for that refusal to hold.
 type Scheduler struct {
-	client  Enqueuer
+	client  Client
 	log     *zap.Logger
 	entries []entry
 	onFire  func(taskType string)
@@ -57,7 +58,7 @@ type entry struct {
 
 // NewScheduler validates the schedules and returns a stopped scheduler.
 // onFire, if not nil, is told of each task it enqueues (metrics).
-func NewScheduler(client Enqueuer, log *zap.Logger, schedules []Schedule, onFire func(string)) (*Scheduler, error) {
+func NewScheduler(client Client, log *zap.Logger, schedules []Schedule, onFire func(string)) (*Scheduler, error) {
 	s := &Scheduler{client: client, log: log, onFire: onFire, stop: make(chan struct{})}
 	for _, sc := range schedules {
 		parsed, err := ParseSpec(sc.Spec)

@@ -29,6 +29,12 @@ type Metrics struct {
 	OutboxErrors prometheus.Counter
 	// ScheduledTasks counts periodic tasks enqueued, by type.
 	ScheduledTasks *prometheus.CounterVec
+	// LoopFailures counts background loops that returned an error or
+	// panicked (and were restarted), by module and loop.
+	LoopFailures *prometheus.CounterVec
+	// LoopUp is 1 while a background loop runs, 0 while it waits to be
+	// restarted, by module and loop: alert on it staying 0.
+	LoopUp *prometheus.GaugeVec
 }
 
 // New makes a registry with the Go and process collectors and the platform's
@@ -67,12 +73,20 @@ func New() *Metrics {
 			Name: "veza_scheduled_tasks_total",
 			Help: "Periodic tasks enqueued by this process's scheduler, by type.",
 		}, []string{"type"}),
+		LoopFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veza_background_loop_failures_total",
+			Help: "Background loops that failed and were restarted, by module and loop.",
+		}, []string{"module", "loop"}),
+		LoopUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "veza_background_loop_up",
+			Help: "1 while a background loop runs, 0 while it waits to be restarted, by module and loop.",
+		}, []string{"module", "loop"}),
 	}
 	r.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.jobs, m.jobDuration,
-		m.OutboxDispatched, m.OutboxErrors, m.ScheduledTasks,
+		m.OutboxDispatched, m.OutboxErrors, m.ScheduledTasks, m.LoopFailures, m.LoopUp,
 	)
 	return m
 }

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/veza/veza/platform/health"
+	"github.com/veza/veza/platform/metrics"
+)
+
+// Background is a long-lived loop a module runs under the platform's
+// lifecycle.
+type Background struct {
+	Module string
+	Name   string
+	Run    func(ctx context.Context) error
+	// Roles are the processes that run it; 0 means every serving process
+	// (API and worker).
+	Roles Role
+}
+
+// BackgroundOption adjusts a loop at registration.
+type BackgroundOption func(*Background)
+
+// OnlyIn runs the loop only in processes that have one of roles, for
+// example RoleAPI for a loop that serves the HTTP side (a cache
+// invalidation listener, a queue fed by request handlers).
+func OnlyIn(roles Role) BackgroundOption { return func(b *Background) { b.Roles = roles } }
+
+var loopName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+
+// Background runs run for as long as the process serves: started after the
+// module's requirements (and their loops), stopped in reverse order within
+// SHUTDOWN_TIMEOUT by cancelling ctx. run must return when ctx ends. An
+// error or a panic is logged, counted (veza_background_loop_failures_total)
+// and the loop restarted with a growing delay (100ms doubling to 30s); while
+// it is down /readyz fails naming "<module>.<name>". Returning nil ends the
+// loop for good. This is the only way a module runs goroutines that outlive
+// a request or a job.
+func (r *Registrar) Background(name string, run func(ctx context.Context) error, opts ...BackgroundOption) {
+	b := Background{Module: r.module, Name: name, Run: run}
+	for _, o := range opts {
+		o(&b)
+	}
+	r.reg.add(func(c *Contributions) error {
+		if !loopName.MatchString(name) {
+			return fmt.Errorf("module %s: background loop name %q must be lower-case letters, digits, _ and -", r.module, name)
+		}
+		if run == nil {
+			return fmt.Errorf("module %s: background loop %s has no function", r.module, name)
+		}
+		for _, prev := range c.Backgrounds {
+			if prev.Module == r.module && prev.Name == name {
+				return fmt.Errorf("module %s registers the background loop %s twice", r.module, name)
+			}
+		}
+		c.Backgrounds = append(c.Backgrounds, b)
+		return nil
+	})
+}
+
+// Backoff of a failing loop: the first restart after loopBackoffMin, each
+// next one twice as late up to loopBackoffMax. A loop that ran for
+// loopSettle since its last restart counts as up again.
+const (
+	loopBackoffMin = 100 * time.Millisecond
+	loopBackoffMax = 30 * time.Second
+	loopSettle     = time.Second
+)
+
+// loop supervises one Background.
+type loop struct {
+	b       Background
+	log     *zap.Logger
+	metrics *metrics.Metrics
+
+	mu       sync.Mutex
+	running  bool
+	since    time.Time // start of the current run
+	lastErr  error     // the last failure, nil if it never failed
+	cancel   context.CancelFunc
+	finished chan struct{}
+}
+
+func newLoop(b Background, log *zap.Logger, m *metrics.Metrics) *loop {
+	return &loop{b: b, metrics: m, finished: make(chan struct{}),
+		log: log.With(zap.String("module", b.Module), zap.String("loop", b.Name))}
+}
+
+func (l *loop) name() string { return l.b.Module + "." + l.b.Name }
+
+func (l *loop) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	go l.supervise(ctx)
+}
+
+// stop cancels the loop and waits for it until ctx ends.
+func (l *loop) stop(ctx context.Context) error {
+	l.cancel()
+	select {
+	case <-l.finished:
+		return nil
+	case <-ctx.Done():
+		l.log.Error("background loop did not stop within the shutdown timeout")
+		return fmt.Errorf("background loop %s did not stop: %w", l.name(), ctx.Err())
+	}
+}
+
+func (l *loop) supervise(ctx context.Context) {
+	defer close(l.finished)
+	backoff := loopBackoffMin
+	for {
+		l.setRunning(true, nil)
+		began := time.Now()
+		err := l.runOnce(ctx)
+		if ctx.Err() != nil {
+			l.setRunning(false, nil)
+			return
+		}
+		if err == nil {
+			l.log.Info("background loop finished")
+			l.setRunning(false, nil)
+			return
+		}
+		l.setRunning(false, err)
+		if time.Since(began) > loopBackoffMax {
+			backoff = loopBackoffMin // it ran well for a while: a fresh failure
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		l.log.Error("background loop failed; restarting", zap.Error(err), zap.Duration("in", wait))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, loopBackoffMax)
+	}
+}
+
+// runOnce runs the loop, turning a panic into an error.
+func (l *loop) runOnce(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return l.b.Run(ctx)
+}
+
+func (l *loop) setRunning(running bool, failure error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running = running
+	if running {
+		l.since = time.Now()
+	}
+	if failure != nil {
+		l.lastErr = failure
+		l.metrics.LoopFailures.WithLabelValues(l.b.Module, l.b.Name).Inc()
+	}
+	up := 0.0
+	if running {
+		up = 1
+	}
+	l.metrics.LoopUp.WithLabelValues(l.b.Module, l.b.Name).Set(up)
+}
+
+// errLoopDown is what /readyz reports for a loop waiting to be restarted.
+var errLoopDown = errors.New("background loop down")
+
+// check is the loop's readiness probe: down while it waits to be restarted
+// and until it has run loopSettle since, so a loop failing at once after
+// each restart never looks ready.
+func (l *loop) check(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lastErr == nil || (l.running && time.Since(l.since) >= loopSettle) {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", errLoopDown, l.lastErr)
+}
+
+// wireLoops starts the loops that belong in this process, in registration
+// order (platform first, then modules in dependency order), each stopped in
+// reverse order by fx. It returns their readiness checks.
+func (r *Runtime) wireLoops(lc fx.Lifecycle, m *metrics.Metrics, loops []Background) []health.Check {
+	var checks []health.Check
+	for _, b := range loops {
+		roles := b.Roles
+		if roles == 0 {
+			roles = RoleAPI | RoleWorker
+		}
+		if r.role&roles == 0 {
+			continue
+		}
+		l := newLoop(b, r.log.Named("background"), m)
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error { l.start(); return nil },
+			OnStop:  l.stop,
+		})
+		checks = append(checks, health.Check{Name: l.name(), Module: b.Module, Fn: l.check})
+	}
+	return checks
+}
