@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -64,6 +65,10 @@ func Run(ctx context.Context, a *app.App, args []string, s Streams) int {
 		return exitOK
 	case errors.Is(err, app.ErrUsage):
 		fmt.Fprintln(s.Err, "veza:", strings.TrimSuffix(err.Error(), ": usage"))
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprint(s.Err, "\n"+ue.usage)
+		}
 		return exitUsage
 	default:
 		fmt.Fprintln(s.Err, "veza:", oneLine(err))
@@ -93,14 +98,28 @@ func (c *cmd) dispatch(ctx context.Context, name string, args []string) error {
 		return c.routes(ctx, args)
 	case "config":
 		return c.config(ctx, args)
-	case "version":
-		return c.version()
-	case "help", "-h", "--help":
-		c.usage(c.s.Out)
-		c.moduleUsage(c.s.Out)
-		return errHelp
+	case "version", "--version", "-version", "-v":
+		return c.version(args)
+	case "help", "-h", "-help", "--help":
+		return c.helpCommand(ctx, args)
+	}
+	if strings.HasPrefix(name, "-") {
+		var b strings.Builder
+		c.usage(&b)
+		return &usageError{err: fmt.Errorf("unknown flag %s; flags follow the command: %w", name, app.ErrUsage), usage: b.String()}
 	}
 	return c.moduleCommand(ctx, name, args)
+}
+
+// helpCommand is "veza help [command]": the commands, or the usage of one
+// (as "veza <command> --help" prints it).
+func (c *cmd) helpCommand(ctx context.Context, args []string) error {
+	if len(args) > 0 && !isHelpArg(args[0]) {
+		return c.dispatch(ctx, args[0], append(slices.Clone(args[1:]), "--help"))
+	}
+	c.usage(c.s.Out)
+	c.moduleUsage(c.s.Out)
+	return errHelp
 }
 
 func (c *cmd) usage(w io.Writer) {
@@ -115,12 +134,13 @@ Commands:
   modules graph                  the dependency graph, in Graphviz DOT
   routes [--json]                the HTTP routes of the enabled modules
   config check [--offline]       validate configuration, modules.yaml and dependencies
-  version                        print the version
+  version                        print the version (also --version, -v)
+  help [command]                 this list, or the usage of a command
 `)
 	fmt.Fprint(w, `
 Every command takes --modules PATH (default: $VEZA_MODULES_FILE or ./modules.yaml).
-Modules add commands of their own (for example "veza user create"); run one without
-arguments for its usage.
+"veza <command> --help" prints a command's usage and flags. Modules add commands
+of their own (for example "veza user create"), which answer --help too.
 `)
 }
 

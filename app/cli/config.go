@@ -15,12 +15,13 @@ import (
 // (names, requirements, cycles, settings), the modules' contributions, and,
 // unless --offline, that PostgreSQL and Redis answer and no schema is dirty.
 func (c *cmd) config(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return fmt.Errorf("config needs check: %w", app.ErrUsage)
+	sub, args, err := c.subcommand("config", args)
+	if err != nil {
+		return err
 	}
-	fs := newFlags("config check")
+	fs := newFlags("config " + sub)
 	offline := fs.Bool("offline", false, "do not contact PostgreSQL and Redis")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	s, err := c.load(true)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,19 +15,16 @@ import (
 )
 
 func (c *cmd) migrate(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("migrate needs up, down, status, plan or force: %w", app.ErrUsage)
+	sub, args, err := c.subcommand("migrate", args)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlags("migrate " + sub)
-	module := fs.String("module", "", "only this module (platform for the platform's tables)")
-	steps := fs.Int("steps", 0, "at most this many migrations (up) or exactly this many (down); 0: all")
-	asJSON := fs.Bool("json", false, "JSON output (status, plan)")
-	if err := parse(fs, args); err != nil {
+	fs, module, steps, asJSON := migrateFlags(sub)
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if *steps < 0 {
-		return fmt.Errorf("--steps must be positive: %w", app.ErrUsage)
+		return wrongUsage(fs.Name(), fs, fmt.Errorf("--steps must be positive: %w", app.ErrUsage))
 	}
 	s, err := c.load(true)
 	if err != nil {
@@ -65,10 +63,25 @@ func (c *cmd) migrate(ctx context.Context, args []string) error {
 		return c.printStatus(ctx, runner, srcs, *asJSON)
 	case "plan":
 		return c.printPlan(ctx, runner, srcs, *asJSON)
-	case "force":
-		return c.force(ctx, runner, srcs, *module, fs.Args())
 	}
-	return fmt.Errorf("migrate %s: unknown; use up, down, status, plan or force: %w", sub, app.ErrUsage)
+	return c.force(ctx, runner, srcs, *module, fs.Args())
+}
+
+// migrateFlags defines the flags of one migrate subcommand, so that its help
+// shows only those that mean something to it.
+func migrateFlags(sub string) (fs *flag.FlagSet, module *string, steps *int, asJSON *bool) {
+	fs = newFlags("migrate " + sub)
+	module = fs.String("module", "", "only the module `NAME` (platform: the platform's own tables)")
+	steps, asJSON = new(int), new(bool)
+	switch sub {
+	case "up":
+		steps = fs.Int("steps", 0, "apply at most `N` migrations per module; 0: all")
+	case "down":
+		steps = fs.Int("steps", 0, "roll back `N` migrations per module; 0: all")
+	case "status", "plan":
+		asJSON = fs.Bool("json", false, "JSON output")
+	}
+	return fs, module, steps, asJSON
 }
 
 // selectSources picks the platform's and enabled modules' migrations, or one

@@ -15,27 +15,27 @@ import (
 )
 
 func (c *cmd) modules(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("modules needs list or graph: %w", app.ErrUsage)
+	sub, args, err := c.subcommand("modules", args)
+	if err != nil {
+		return err
 	}
-	sub, args := args[0], args[1:]
 	fs := newFlags("modules " + sub)
-	asJSON := fs.Bool("json", false, "JSON output")
-	if err := parse(fs, args); err != nil {
+	asJSON := new(bool)
+	if sub == "list" {
+		asJSON = fs.Bool("json", false, "JSON output")
+	}
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	s, err := c.load(false)
 	if err != nil {
 		return err
 	}
-	switch sub {
-	case "list":
+	if sub == "list" {
 		return c.listModules(ctx, s, *asJSON)
-	case "graph":
-		fmt.Fprint(c.s.Out, app.Graph(c.app, s.plan))
-		return nil
 	}
-	return fmt.Errorf("modules %s: unknown; use list or graph: %w", sub, app.ErrUsage)
+	fmt.Fprint(c.s.Out, app.Graph(c.app, s.plan))
+	return nil
 }
 
 // moduleInfo is one row of `veza modules list --json`.
@@ -200,7 +200,7 @@ type routeInfo struct {
 func (c *cmd) routes(_ context.Context, args []string) error {
 	fs := newFlags("routes")
 	asJSON := fs.Bool("json", false, "JSON output")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	s, err := c.load(false)

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"strconv"
 
 	"github.com/veza/veza/app"
@@ -13,23 +11,6 @@ import (
 )
 
 func versionString() string { return buildinfo.String() }
-
-// newFlags makes a flag set that reports errors instead of exiting.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return errHelp
-		}
-		return fmt.Errorf("%s: %v: %w", fs.Name(), err, app.ErrUsage)
-	}
-	return nil
-}
 
 // optionalBool is a bool flag that remembers whether it was set.
 type optionalBool struct {
@@ -51,11 +32,11 @@ func (c *cmd) serve(ctx context.Context, args []string) error {
 	fs := newFlags("serve")
 	var withWorker optionalBool
 	fs.Var(&withWorker, "with-worker", "also run the job worker (default true in development)")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments (got %q): %w", fs.Arg(0), app.ErrUsage)
+		return wrongUsage("serve", fs, fmt.Errorf("serve takes no arguments (got %q): %w", fs.Arg(0), app.ErrUsage))
 	}
 	s, err := c.load(true)
 	if err != nil {
@@ -70,7 +51,7 @@ func (c *cmd) serve(ctx context.Context, args []string) error {
 
 func (c *cmd) worker(ctx context.Context, args []string) error {
 	fs := newFlags("worker")
-	if err := parse(fs, args); err != nil {
+	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	s, err := c.load(true)

@@ -78,7 +78,10 @@ func stopWithin(rt *app.Runtime, s *session) {
 	}
 }
 
-func (c *cmd) version() error {
+func (c *cmd) version(args []string) error {
+	if err := c.parse(newFlags("version"), args); err != nil {
+		return err
+	}
 	fmt.Fprintln(c.s.Out, "veza", versionString())
 	return nil
 }

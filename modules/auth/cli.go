@@ -3,13 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/platform/audit"
+	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/httpx"
 )
 
@@ -17,15 +17,14 @@ import (
 // included, without mail.
 func userCreate(svc *Service) app.CommandFunc {
 	return func(ctx context.Context, args []string, out io.Writer) error {
-		fs := flag.NewFlagSet("user create", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		email := fs.String("email", "", "email address")
-		username := fs.String("username", "", "username")
-		pw := fs.String("password", "", "password")
-		role := fs.String("role", "user", "role")
+		fs := app.NewFlagSet("user create", "Create an account, an admin's included, without sending mail.", out)
+		email := fs.String("email", "", "the account's email `ADDRESS` (required)")
+		username := fs.String("username", "", "the account's `NAME` (required)")
+		pw := fs.String("password", "", "the account's `PASSWORD` (required)")
+		role := fs.String("role", "user", "the account's `ROLE`: "+strings.Join(authn.Roles, ", "))
 		verified := fs.Bool("verified", false, "mark the email as verified")
 		if err := fs.Parse(args); err != nil {
-			return fmt.Errorf("user create: %v: %w", err, app.ErrUsage)
+			return fmt.Errorf("user create: %w: %w", err, app.ErrUsage)
 		}
 		if *email == "" || *username == "" || *pw == "" || fs.NArg() > 0 {
 			return fmt.Errorf("usage: veza user create --email E --username U --password P [--role R] [--verified]: %w", app.ErrUsage)
@@ -59,11 +58,13 @@ func describe(command string, err error) error {
 // userSetRole is `veza user set-role --email E --role R`.
 func userSetRole(svc *Service) app.CommandFunc {
 	return func(ctx context.Context, args []string, out io.Writer) error {
-		fs := flag.NewFlagSet("user set-role", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		email := fs.String("email", "", "email address")
-		role := fs.String("role", "", "the new role")
-		if err := fs.Parse(args); err != nil || *email == "" || *role == "" || fs.NArg() > 0 {
+		fs := app.NewFlagSet("user set-role", "Change an account's role; its current access tokens stop working at once.", out)
+		email := fs.String("email", "", "the account's email `ADDRESS` (required)")
+		role := fs.String("role", "", "the new `ROLE` (required): "+strings.Join(authn.Roles, ", "))
+		if err := fs.Parse(args); err != nil {
+			return fmt.Errorf("user set-role: %w: %w", err, app.ErrUsage)
+		}
+		if *email == "" || *role == "" || fs.NArg() > 0 {
 			return fmt.Errorf("usage: veza user set-role --email E --role R: %w", app.ErrUsage)
 		}
 		u, err := svc.store.userByEmail(ctx, normalizeEmail(*email))
