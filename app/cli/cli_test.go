@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/fx"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/cli"
@@ -20,7 +19,7 @@ import (
 func greet(ran *bool) app.Module {
 	return app.Module{
 		Name: "greet", Description: "test: module commands",
-		Options: fx.Invoke(func(r *app.Registrar) {
+		Register: func(r *app.Registrar) {
 			r.Command("greet hello", "say hello", func(_ context.Context, args []string, out io.Writer) error {
 				fs := app.NewFlagSet("greet hello", "Say hello to someone.", out)
 				name := fs.String("name", "world", "who to greet")
@@ -40,7 +39,7 @@ func greet(ran *bool) app.Module {
 				*ran = true
 				return nil
 			})
-		}),
+		},
 	}
 }
 
