@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/cli"
 )
