@@ -284,13 +284,11 @@ func (r *Runtime) close() {
 	r.rdb.Close()
 }
 
-// publicEventTypes lists the events declared by the enabled modules.
+// publicEventTypes lists the public events of the enabled modules.
 func publicEventTypes(p *Plan) []string {
 	var out []string
 	for _, m := range p.Enabled {
-		for _, e := range m.Events {
-			out = append(out, e.Type)
-		}
+		out = append(out, m.publicEvents()...)
 	}
 	sort.Strings(out)
 	return out

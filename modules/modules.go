@@ -5,6 +5,7 @@ package modules
 import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth"
+	"github.com/veza/veza/modules/playlists"
 	"github.com/veza/veza/modules/tracks"
 	"github.com/veza/veza/modules/webhooks"
 )
@@ -15,6 +16,7 @@ func Builtin() []app.Module {
 	return []app.Module{
 		auth.Module(),
 		tracks.Module(),
+		playlists.Module(),
 		webhooks.Module(),
 	}
 }

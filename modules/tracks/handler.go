@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/tracks/tracksapi"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/page"
@@ -18,29 +19,9 @@ type handler struct {
 	svc *Service
 }
 
-// TrackView is a track as the API shows it.
-type TrackView struct {
-	ID          uuid.UUID `json:"id"`
-	OwnerID     uuid.UUID `json:"owner_id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Genre       string    `json:"genre"`
-	Tags        []string  `json:"tags"`
-	Visibility  string    `json:"visibility"`
-	Status      string    `json:"status"`
-	Error       *string   `json:"error"`
-	Format      string    `json:"format"`
-	SizeBytes   int64     `json:"size_bytes"`
-	DurationMS  *int64    `json:"duration_ms"`
-	SampleRate  *int      `json:"sample_rate"`
-	Channels    *int      `json:"channels"`
-	BitrateKbps *int      `json:"bitrate_kbps"`
-	ScanStatus  string    `json:"scan_status"`
-	Plays       int64     `json:"plays"`
-	StreamURL   string    `json:"stream_url"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
+// TrackView is a track as the API shows it; other modules show tracks in
+// the same shape.
+type TrackView = tracksapi.Track
 
 func view(t *Track) TrackView {
 	tags := []string(t.Tags)

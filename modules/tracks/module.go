@@ -1,7 +1,8 @@
 // Package tracks is the tracks module: uploads streamed to storage and
 // identified by their bytes, processing (duration, format details,
 // waveform) in a job, streaming with ranges, visibility, edit history,
-// share links, play counts and playlists.
+// share links and play counts. Playlists are a module of their own on top of
+// it (modules/playlists), which uses only what package tracksapi offers.
 package tracks
 
 import (
@@ -17,19 +18,20 @@ var migrations embed.FS
 func Module() app.Module {
 	return app.Module{
 		Name:        "tracks",
-		Description: "track upload, processing, storage, streaming, sharing and playlists",
+		Description: "track upload, processing, storage, streaming and sharing",
 		Requires:    []string{"auth"},
 		Settings:    defaultSettings,
 		Migrations:  migrations,
 		Events:      eventTypes(),
-		Provides:    []any{newStore, newService, newPlaylistService},
-		Register:    register,
+		Provides:    []any{newStore, newService},
+		// What other modules may use of tracks: see package tracksapi.
+		Exports:  []any{newCatalog},
+		Register: register,
 	}
 }
 
-func register(r *app.Registrar, svc *Service, s *Settings, ps *playlistService) {
+func register(r *app.Registrar, svc *Service, s *Settings) {
 	(&handler{svc: svc}).routes(r, s)
-	registerPlaylists(r, ps)
 	r.Job(ProcessJob, svc.process)
 	r.Job(DeleteFileJob, svc.deleteFile)
 	r.Job(CountPlayJob, svc.countPlay)

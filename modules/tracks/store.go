@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/veza/veza/modules/tracks/tracksapi"
 )
 
 var errNotFound = errors.New("not found")
@@ -186,42 +188,51 @@ func (s *store) history(ctx context.Context, id uuid.UUID, before int64, limit i
 	return out, nil
 }
 
-// deleteTrack removes the row (history, shares and plays go with it) and
-// closes the gaps it leaves in playlists. Lock order: the track (locked by
-// the caller), then its playlists by id. Code that locks a playlist and then
-// a track must take a key-share lock on the track first (as adding a track
-// does), or the two deadlock.
+// deleteTrack removes the row; history, shares and plays go with it.
 func (s *store) deleteTrack(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID) error {
-	var playlists []uuid.UUID
-	if err := sqlx.SelectContext(ctx, tx, &playlists, `SELECT playlist_id FROM playlist_tracks WHERE track_id = $1 ORDER BY playlist_id`, id); err != nil {
-		return fmt.Errorf("playlists of %s: %w", id, err)
-	}
-	for _, p := range playlists {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM playlists WHERE id = $1 FOR UPDATE`, p); err != nil {
-			return err
-		}
-	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM tracks WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete track %s: %w", id, err)
-	}
-	for _, p := range playlists {
-		if err := renumber(ctx, tx, p); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
-// renumber makes a playlist's positions 0..n-1 again, keeping their order.
-func renumber(ctx context.Context, tx sqlx.ExtContext, playlist uuid.UUID) error {
-	_, err := tx.ExecContext(ctx, `
-		UPDATE playlist_tracks pt SET position = r.n - 1
-		FROM (SELECT track_id, row_number() OVER (ORDER BY position, added_at) AS n FROM playlist_tracks WHERE playlist_id = $1) r
-		WHERE pt.playlist_id = $1 AND pt.track_id = r.track_id AND pt.position <> r.n - 1`, playlist)
-	if err != nil {
-		return fmt.Errorf("renumber playlist %s: %w", playlist, err)
+// tracksByID loads the tracks of ids that exist, in no order.
+func (s *store) tracksByID(ctx context.Context, ids []uuid.UUID) ([]Track, error) {
+	if err := checkBatch(ids); err != nil {
+		return nil, err
+	}
+	var out []Track
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+trackColumns+` FROM tracks WHERE id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
+		return nil, fmt.Errorf("load %d tracks: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// existing returns those of ids that name a track.
+func (s *store) existing(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if err := checkBatch(ids); err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	if err := s.db.SelectContext(ctx, &out, `SELECT id FROM tracks WHERE id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
+		return nil, fmt.Errorf("find %d tracks: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+func checkBatch(ids []uuid.UUID) error {
+	if len(ids) > tracksapi.MaxBatch {
+		return fmt.Errorf("tracks catalog: %d ids asked, at most %d", len(ids), tracksapi.MaxBatch)
 	}
 	return nil
+}
+
+func idStrings(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }
 
 // processed stores the analysis of a track.

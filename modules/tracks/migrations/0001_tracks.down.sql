@@ -1,6 +1,3 @@
-DROP TABLE playlist_collaborators;
-DROP TABLE playlist_tracks;
-DROP TABLE playlists;
 DROP TABLE track_plays;
 DROP TABLE track_shares;
 DROP TABLE track_history;

@@ -73,34 +73,3 @@ CREATE TABLE track_plays (
     window_start timestamptz NOT NULL,
     PRIMARY KEY (track_id, listener, window_start)
 );
-
-CREATE TABLE playlists (
-    id          uuid PRIMARY KEY,
-    owner_id    uuid NOT NULL,
-    title       text NOT NULL,
-    description text NOT NULL DEFAULT '',
-    visibility  text NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'private', 'unlisted')),
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE INDEX playlists_public_idx ON playlists (created_at DESC, id DESC) WHERE visibility = 'public';
-CREATE INDEX playlists_owner_idx ON playlists (owner_id, created_at DESC);
-
--- Ordered tracks: positions are dense (0..n-1) and unique within a playlist.
-CREATE TABLE playlist_tracks (
-    playlist_id uuid NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
-    track_id    uuid NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
-    position    integer NOT NULL,
-    added_by    uuid NOT NULL,
-    added_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (playlist_id, track_id),
-    UNIQUE (playlist_id, position) DEFERRABLE INITIALLY DEFERRED
-);
-
-CREATE TABLE playlist_collaborators (
-    playlist_id uuid NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
-    user_id     uuid NOT NULL,
-    added_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (playlist_id, user_id)
-);

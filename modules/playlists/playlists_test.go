@@ -1,4 +1,4 @@
-package tracks_test
+package playlists_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/lib/pq"
@@ -17,11 +18,9 @@ import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/modules/auth"
+	"github.com/veza/veza/modules/playlists"
 	"github.com/veza/veza/modules/tracks"
 )
-
-// Every helper here is prefixed with pl: the package's other test files
-// have their own.
 
 const plPassword = "correct horse battery staple"
 
@@ -29,7 +28,7 @@ type plEnv struct{ *apptest.Server }
 
 func plStart(t *testing.T) *plEnv {
 	t.Helper()
-	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Env: map[string]string{
+	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module(), playlists.Module()}, Env: map[string]string{
 		"VEZA_AUTH_REQUIRE_VERIFIED_EMAIL": "false", "MAIL_DRIVER": "log", "UPLOAD_DIR": t.TempDir(), "RATE_LIMIT_LIMIT": "100000"}})
 	return &plEnv{Server: srv}
 }
@@ -69,6 +68,7 @@ func (e *plEnv) plExec(t *testing.T, query string, args ...any) {
 }
 
 // plTrack inserts a ready track row: playlists do not care how it came.
+// Only tests write another module's table, to make tracks quickly.
 func (e *plEnv) plTrack(t *testing.T, owner uuid.UUID, visibility string) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
@@ -165,6 +165,16 @@ func (e *plEnv) plDense(t *testing.T, pl uuid.UUID, want int) []uuid.UUID {
 		out[i] = r.TrackID
 	}
 	return out
+}
+
+// plWaitLen waits until the playlist holds n places.
+func (e *plEnv) plWaitLen(t *testing.T, pl uuid.UUID, n int) {
+	t.Helper()
+	apptest.Eventually(t, 10*time.Second, fmt.Sprintf("playlist %s holding %d tracks", pl, n), func() bool {
+		var got int
+		err := e.Runtime.DB().Get(&got, `SELECT count(*) FROM playlist_tracks WHERE playlist_id = $1`, pl)
+		return err == nil && got == n
+	})
 }
 
 func plEqual(t *testing.T, what string, got, want []uuid.UUID) {
@@ -495,12 +505,15 @@ func TestPlaylistTracks(t *testing.T) {
 	e.Do(t, "PUT", plPath(pl, "/tracks/order"), map[string]any{"track_ids": []uuid.UUID{t5, t2, t1, t4}}, plAs(a)...).Status(t, 200)
 	plEqual(t, "hidden track kept its place", e.plDense(t, pl, 5), []uuid.UUID{t5, xTrack, t2, t1, t4})
 
-	// Deleting a track through the API closes its gap in every playlist.
+	// Deleting a track through the API closes its gap in every playlist,
+	// once its track.deleted event arrives.
 	other := e.plCreate(t, a, "other", "private").ID
 	e.plAdd(t, a, other, t2, nil)
 	e.plAdd(t, a, other, t1, nil)
 	e.plAdd(t, a, other, t4, nil)
 	e.Do(t, "DELETE", "/api/v1/tracks/"+t1.String(), nil, plAs(a)...).Status(t, 204)
+	e.plWaitLen(t, other, 2)
+	e.plWaitLen(t, pl, 4)
 	plEqual(t, "after track deletion", e.plDense(t, pl, 4), []uuid.UUID{t5, xTrack, t2, t4})
 	plEqual(t, "other after track deletion", e.plDense(t, other, 2), []uuid.UUID{t2, t4})
 }
@@ -622,22 +635,22 @@ func TestPlaylistEvents(t *testing.T) {
 		typ, change string
 		audience    []string
 	}{
-		{tracks.EventPlaylistCreated, "", only},
-		{tracks.EventPlaylistUpdated, "collaborators", ac},
-		{tracks.EventPlaylistUpdated, "tracks", ac},
-		{tracks.EventPlaylistUpdated, "tracks", ac},
-		{tracks.EventPlaylistUpdated, "order", ac},
-		{tracks.EventPlaylistUpdated, "details", ac},
-		{tracks.EventPlaylistUpdated, "tracks", ac},
-		{tracks.EventPlaylistUpdated, "collaborators", ac},
-		{tracks.EventPlaylistUpdated, "deleted", only},
+		{playlists.EventPlaylistCreated, "", only},
+		{playlists.EventPlaylistUpdated, "collaborators", ac},
+		{playlists.EventPlaylistUpdated, "tracks", ac},
+		{playlists.EventPlaylistUpdated, "tracks", ac},
+		{playlists.EventPlaylistUpdated, "order", ac},
+		{playlists.EventPlaylistUpdated, "details", ac},
+		{playlists.EventPlaylistUpdated, "tracks", ac},
+		{playlists.EventPlaylistUpdated, "collaborators", ac},
+		{playlists.EventPlaylistUpdated, "deleted", only},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d events, want %d: %+v", len(rows), len(want), rows)
 	}
 	for i, w := range want {
 		r := rows[i]
-		if r.Type != w.typ || r.Change != w.change || r.Module != "tracks" || !slices.Equal([]string(r.Audience), w.audience) {
+		if r.Type != w.typ || r.Change != w.change || r.Module != "playlists" || !slices.Equal([]string(r.Audience), w.audience) {
 			t.Fatalf("event %d: %+v, want %+v", i, r, w)
 		}
 	}

@@ -1,12 +1,11 @@
-package tracks
+package playlists
 
 import (
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/veza/veza/app"
-	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/modules/tracks/tracksapi"
 )
 
 // The limits of a playlist. They bound the work of one request: every track
@@ -27,12 +26,12 @@ type Playlist struct {
 	UpdatedAt   time.Time `db:"updated_at"`
 }
 
-// playlistEntry is a row of playlist_tracks with its track.
-type playlistEntry struct {
+// entry is a row of playlist_tracks.
+type entry struct {
+	TrackID  uuid.UUID `db:"track_id"`
 	Position int       `db:"position"`
 	AddedBy  uuid.UUID `db:"added_by"`
 	AddedAt  time.Time `db:"added_at"`
-	Track
 }
 
 // PlaylistView is a playlist as lists show it.
@@ -48,10 +47,10 @@ type PlaylistView struct {
 
 // PlaylistTrackView is one place of a playlist.
 type PlaylistTrackView struct {
-	Position int       `json:"position"`
-	AddedBy  uuid.UUID `json:"added_by"`
-	AddedAt  time.Time `json:"added_at"`
-	Track    TrackView `json:"track"`
+	Position int             `json:"position"`
+	AddedBy  uuid.UUID       `json:"added_by"`
+	AddedAt  time.Time       `json:"added_at"`
+	Track    tracksapi.Track `json:"track"`
 }
 
 // PlaylistDetail is a playlist with its ordered tracks. Collaborators is
@@ -65,20 +64,4 @@ type PlaylistDetail struct {
 func playlistView(pl *Playlist) PlaylistView {
 	return PlaylistView{ID: pl.ID, OwnerID: pl.OwnerID, Title: pl.Title, Description: pl.Description,
 		Visibility: pl.Visibility, CreatedAt: pl.CreatedAt.UTC(), UpdatedAt: pl.UpdatedAt.UTC()}
-}
-
-// playlistService adds to the tracks service what only playlists need: the
-// auth module's answer to "does this user exist" for collaborators.
-type playlistService struct {
-	*Service
-	users authn.Users
-}
-
-func newPlaylistService(svc *Service, users authn.Users) *playlistService {
-	return &playlistService{Service: svc, users: users}
-}
-
-// registerPlaylists adds the playlist routes.
-func registerPlaylists(r *app.Registrar, ps *playlistService) {
-	(&playlistHandler{ps: ps}).routes(r)
 }

@@ -1,4 +1,4 @@
-package tracks
+package playlists
 
 import (
 	"github.com/gofiber/fiber/v2"
@@ -10,11 +10,11 @@ import (
 	"github.com/veza/veza/platform/page"
 )
 
-type playlistHandler struct {
-	ps *playlistService
+type handler struct {
+	svc *service
 }
 
-func (h *playlistHandler) routes(r *app.Registrar) {
+func (h *handler) routes(r *app.Registrar) {
 	auth := app.Authenticated()
 	detail := PlaylistDetail{}
 	r.Get("/playlists", h.list, app.Summary("public playlists, newest first; keyset pages"),
@@ -64,12 +64,12 @@ func idParam(c *fiber.Ctx, name string) uuid.UUID {
 	return id
 }
 
-func (h *playlistHandler) list(c *fiber.Ctx) error {
+func (h *handler) list(c *fiber.Ctx) error {
 	limit, after, err := page.Params(c)
 	if err != nil {
 		return err
 	}
-	list, next, err := h.ps.ListPlaylists(c.UserContext(), after, limit)
+	list, next, err := h.svc.ListPlaylists(c.UserContext(), after, limit)
 	if err != nil {
 		return err
 	}
@@ -80,31 +80,31 @@ func (h *playlistHandler) list(c *fiber.Ctx) error {
 	return httpx.Page(c, out, next)
 }
 
-func (h *playlistHandler) get(c *fiber.Ctx) error {
+func (h *handler) get(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
 	}
-	d, err := h.ps.GetPlaylist(c.UserContext(), authn.FromCtx(c), id)
+	d, err := h.svc.GetPlaylist(c.UserContext(), authn.FromCtx(c), id)
 	if err != nil {
 		return err
 	}
 	return httpx.OK(c, d)
 }
 
-func (h *playlistHandler) create(c *fiber.Ctx) error {
+func (h *handler) create(c *fiber.Ctx) error {
 	var in PlaylistInput
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.ps.CreatePlaylist(c.UserContext(), authn.FromCtx(c), in)
+	d, err := h.svc.CreatePlaylist(c.UserContext(), authn.FromCtx(c), in)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, d)
 }
 
-func (h *playlistHandler) update(c *fiber.Ctx) error {
+func (h *handler) update(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
@@ -113,25 +113,25 @@ func (h *playlistHandler) update(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.ps.UpdatePlaylist(c.UserContext(), authn.FromCtx(c), id, in)
+	d, err := h.svc.UpdatePlaylist(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.OK(c, d)
 }
 
-func (h *playlistHandler) delete(c *fiber.Ctx) error {
+func (h *handler) delete(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
 	}
-	if err := h.ps.DeletePlaylist(c.UserContext(), authn.FromCtx(c), id); err != nil {
+	if err := h.svc.DeletePlaylist(c.UserContext(), authn.FromCtx(c), id); err != nil {
 		return err
 	}
 	return httpx.NoContent(c)
 }
 
-func (h *playlistHandler) addTrack(c *fiber.Ctx) error {
+func (h *handler) addTrack(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
@@ -140,25 +140,25 @@ func (h *playlistHandler) addTrack(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.ps.AddTrack(c.UserContext(), authn.FromCtx(c), id, in)
+	d, err := h.svc.AddTrack(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, d)
 }
 
-func (h *playlistHandler) removeTrack(c *fiber.Ctx) error {
+func (h *handler) removeTrack(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
 	}
-	if err := h.ps.RemoveTrack(c.UserContext(), authn.FromCtx(c), id, idParam(c, "track_id")); err != nil {
+	if err := h.svc.RemoveTrack(c.UserContext(), authn.FromCtx(c), id, idParam(c, "track_id")); err != nil {
 		return err
 	}
 	return httpx.NoContent(c)
 }
 
-func (h *playlistHandler) reorder(c *fiber.Ctx) error {
+func (h *handler) reorder(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
@@ -167,14 +167,14 @@ func (h *playlistHandler) reorder(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.ps.ReorderTracks(c.UserContext(), authn.FromCtx(c), id, in)
+	d, err := h.svc.ReorderTracks(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.OK(c, d)
 }
 
-func (h *playlistHandler) addCollaborator(c *fiber.Ctx) error {
+func (h *handler) addCollaborator(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
@@ -183,19 +183,19 @@ func (h *playlistHandler) addCollaborator(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	d, err := h.ps.AddCollaborator(c.UserContext(), authn.FromCtx(c), id, in)
+	d, err := h.svc.AddCollaborator(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, d)
 }
 
-func (h *playlistHandler) removeCollaborator(c *fiber.Ctx) error {
+func (h *handler) removeCollaborator(c *fiber.Ctx) error {
 	id, err := playlistID(c)
 	if err != nil {
 		return err
 	}
-	if err := h.ps.RemoveCollaborator(c.UserContext(), authn.FromCtx(c), id, idParam(c, "user_id")); err != nil {
+	if err := h.svc.RemoveCollaborator(c.UserContext(), authn.FromCtx(c), id, idParam(c, "user_id")); err != nil {
 		return err
 	}
 	return httpx.NoContent(c)

@@ -1,4 +1,4 @@
-package tracks
+package playlists
 
 import (
 	"context"
@@ -12,6 +12,12 @@ import (
 
 	"github.com/veza/veza/platform/page"
 )
+
+var errNotFound = errors.New("not found")
+
+type store struct{ db *sqlx.DB }
+
+func newStore(db *sqlx.DB) *store { return &store{db: db} }
 
 const playlistColumns = `id, owner_id, title, description, visibility, created_at, updated_at`
 
@@ -129,19 +135,50 @@ func (s *store) removePlaylistCollaborator(ctx context.Context, tx sqlx.ExtConte
 	return n == 1, err
 }
 
-// playlistEntries returns every place of a playlist in order, with its
-// track. The tracks' columns come through a subquery so that none of them
-// can clash with a column of playlist_tracks.
-func (s *store) playlistEntries(ctx context.Context, q sqlx.QueryerContext, playlist uuid.UUID) ([]playlistEntry, error) {
-	var out []playlistEntry
-	err := sqlx.SelectContext(ctx, q, &out, `
-		SELECT pt.position, pt.added_by, pt.added_at, t.*
-		FROM playlist_tracks pt JOIN (SELECT `+trackColumns+` FROM tracks) t ON t.id = pt.track_id
-		WHERE pt.playlist_id = $1 ORDER BY pt.position`, playlist)
+// entries returns every place of a playlist in order.
+func (s *store) entries(ctx context.Context, q sqlx.QueryerContext, playlist uuid.UUID) ([]entry, error) {
+	var out []entry
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT track_id, position, added_by, added_at
+		FROM playlist_tracks WHERE playlist_id = $1 ORDER BY position`, playlist)
 	if err != nil {
 		return nil, fmt.Errorf("tracks of playlist %s: %w", playlist, err)
 	}
 	return out, nil
+}
+
+// playlistsWithTrack lists the playlists holding track, by id: the order in
+// which a track's removal locks them.
+func (s *store) playlistsWithTrack(ctx context.Context, track uuid.UUID) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := s.db.SelectContext(ctx, &out, `SELECT playlist_id FROM playlist_tracks WHERE track_id = $1 ORDER BY playlist_id`, track)
+	if err != nil {
+		return nil, fmt.Errorf("playlists holding track %s: %w", track, err)
+	}
+	return out, nil
+}
+
+// trackIDsAfter returns up to limit distinct track ids held by playlists,
+// in id order after the given one: the sweep's keyset walk.
+func (s *store) trackIDsAfter(ctx context.Context, after uuid.UUID, limit int) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT track_id FROM playlist_tracks WHERE track_id > $1
+		ORDER BY track_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("playlist tracks after %s: %w", after, err)
+	}
+	return out, nil
+}
+
+// renumber makes a playlist's positions 0..n-1 again, keeping their order.
+func (s *store) renumber(ctx context.Context, tx sqlx.ExtContext, playlist uuid.UUID) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE playlist_tracks pt SET position = r.n - 1
+		FROM (SELECT track_id, row_number() OVER (ORDER BY position, added_at) AS n FROM playlist_tracks WHERE playlist_id = $1) r
+		WHERE pt.playlist_id = $1 AND pt.track_id = r.track_id AND pt.position <> r.n - 1`, playlist)
+	if err != nil {
+		return fmt.Errorf("renumber playlist %s: %w", playlist, err)
+	}
+	return nil
 }
 
 func (s *store) countPlaylistTracks(ctx context.Context, q sqlx.QueryerContext, playlist uuid.UUID) (int, error) {
@@ -159,22 +196,6 @@ func (s *store) playlistHasTrack(ctx context.Context, q sqlx.QueryerContext, pla
 		return false, fmt.Errorf("track in playlist %s: %w", playlist, err)
 	}
 	return ok, nil
-}
-
-// trackKeyShare loads a track and keeps it from being deleted until the
-// transaction ends. Taking this lock before the playlist's keeps the order
-// in which track deletion takes its locks (track, then playlists), so the
-// two cannot deadlock; the foreign key would take the same lock anyway.
-func (s *store) trackKeyShare(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (*Track, error) {
-	var t Track
-	err := sqlx.GetContext(ctx, q, &t, `SELECT `+trackColumns+` FROM tracks WHERE id = $1 FOR KEY SHARE`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load track %s: %w", id, err)
-	}
-	return &t, nil
 }
 
 // shiftPlaylistTracks moves the places from pos on one step down to make

@@ -1,4 +1,4 @@
-package tracks
+package playlists
 
 import (
 	"context"
@@ -6,21 +6,42 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"go.uber.org/zap"
 
+	"github.com/veza/veza/modules/tracks/tracksapi"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/db"
+	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/page"
 )
+
+// service holds the rules of playlists. What it knows of tracks and users
+// comes from the modules it requires, through their exported interfaces.
+type service struct {
+	db     *sqlx.DB
+	store  *store
+	pub    *events.Publisher
+	tracks tracksapi.Catalog
+	users  authn.Users
+	log    *zap.Logger
+	now    func() time.Time
+}
+
+func newService(pool *sqlx.DB, st *store, pub *events.Publisher, tracks tracksapi.Catalog, users authn.Users, log *zap.Logger) *service {
+	return &service{db: pool, store: st, pub: pub, tracks: tracks, users: users, log: log, now: time.Now}
+}
 
 var (
 	errPlaylistNotFound   = httpx.NotFound("playlist not found")
 	errNotPlaylistOwner   = httpx.Forbidden("forbidden", "only the playlist's owner or an admin may do this")
 	errNotPlaylistMember  = httpx.Forbidden("forbidden", "only the playlist's owner and collaborators may change its tracks")
 	errNotCollaboratorMgr = httpx.Forbidden("forbidden", "only the playlist's owner may manage its collaborators")
+	errTrackNotFound      = httpx.NotFound("track not found")
 )
 
 // playlistAccess is where the caller stands with a playlist.
@@ -40,7 +61,7 @@ func (a *playlistAccess) canSee() bool { return a.pl.Visibility != "private" || 
 // access loads a playlist the caller may see, with where they stand;
 // anything else is not found, so a private playlist's existence is not
 // revealed. With lock, q must be a transaction: the row stays locked.
-func (ps *playlistService) access(ctx context.Context, q sqlx.QueryerContext, p *authn.Principal, id uuid.UUID, lock bool) (*playlistAccess, error) {
+func (ps *service) access(ctx context.Context, q sqlx.QueryerContext, p *authn.Principal, id uuid.UUID, lock bool) (*playlistAccess, error) {
 	pl, err := ps.store.playlistByID(ctx, q, id, lock)
 	if errors.Is(err, errNotFound) {
 		return nil, errPlaylistNotFound
@@ -100,7 +121,7 @@ func (in PlaylistInput) apply(pl *Playlist) (bool, error) {
 }
 
 // CreatePlaylist makes a playlist owned by the caller.
-func (ps *playlistService) CreatePlaylist(ctx context.Context, p *authn.Principal, in PlaylistInput) (*PlaylistDetail, error) {
+func (ps *service) CreatePlaylist(ctx context.Context, p *authn.Principal, in PlaylistInput) (*PlaylistDetail, error) {
 	pl := &Playlist{ID: uuid.Must(uuid.NewV7()), OwnerID: p.UserID, Visibility: "public"}
 	if in.Title == nil {
 		in.Title = new("") // refused by apply, with the other fields' problems
@@ -123,40 +144,62 @@ func (ps *playlistService) CreatePlaylist(ctx context.Context, p *authn.Principa
 
 // GetPlaylist returns a playlist the caller may see, with the tracks they
 // may see.
-func (ps *playlistService) GetPlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID) (*PlaylistDetail, error) {
+func (ps *service) GetPlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID) (*PlaylistDetail, error) {
 	a, err := ps.access(ctx, ps.db, p, id, false)
 	if err != nil {
 		return nil, err
 	}
-	return ps.detail(ctx, ps.db, p, a)
+	return ps.detail(ctx, p, a)
 }
 
-// detail builds the answer of the playlist routes. A track the caller may
-// not see (made private by its owner after it was added) is left out but
-// keeps its place, so positions can show a gap to that caller.
-func (ps *playlistService) detail(ctx context.Context, q sqlx.QueryerContext, p *authn.Principal, a *playlistAccess) (*PlaylistDetail, error) {
-	entries, err := ps.store.playlistEntries(ctx, q, a.pl.ID)
+// detail builds the answer of the playlist routes, outside any
+// transaction: asking the tracks catalog takes a connection of its own, and
+// doing so while a transaction holds one could exhaust the pool under load.
+// A track the caller may not see (made private by its owner after it was
+// added, or deleted a moment ago) is left out but keeps its place, so
+// positions can show a gap to that caller.
+func (ps *service) detail(ctx context.Context, p *authn.Principal, a *playlistAccess) (*PlaylistDetail, error) {
+	entries, err := ps.store.entries(ctx, ps.db, a.pl.ID)
+	if err != nil {
+		return nil, err
+	}
+	visible, err := ps.visible(ctx, p, entries)
 	if err != nil {
 		return nil, err
 	}
 	d := &PlaylistDetail{PlaylistView: playlistView(a.pl), Tracks: make([]PlaylistTrackView, 0, len(entries))}
-	for i := range entries {
-		e := &entries[i]
-		if canSee(p, &e.Track) {
-			d.Tracks = append(d.Tracks, PlaylistTrackView{Position: e.Position, AddedBy: e.AddedBy, AddedAt: e.AddedAt.UTC(), Track: view(&e.Track)})
+	for _, e := range entries {
+		if t, ok := visible[e.TrackID]; ok {
+			d.Tracks = append(d.Tracks, PlaylistTrackView{Position: e.Position, AddedBy: e.AddedBy, AddedAt: e.AddedAt.UTC(), Track: t})
 		}
 	}
 	if a.member() {
-		if d.Collaborators, err = ps.store.playlistCollaborators(ctx, q, a.pl.ID); err != nil {
+		if d.Collaborators, err = ps.store.playlistCollaborators(ctx, ps.db, a.pl.ID); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
 }
 
+// visible asks the tracks catalog which of the entries' tracks p may see.
+func (ps *service) visible(ctx context.Context, p *authn.Principal, entries []entry) (map[uuid.UUID]tracksapi.Track, error) {
+	ids := make([]uuid.UUID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.TrackID
+	}
+	if len(ids) == 0 {
+		return map[uuid.UUID]tracksapi.Track{}, nil
+	}
+	out, err := ps.tracks.Visible(ctx, p, ids)
+	if err != nil {
+		return nil, fmt.Errorf("tracks of a playlist: %w", err)
+	}
+	return out, nil
+}
+
 // ListPlaylists returns a page of public playlists and the cursor of the
 // next one, "" on the last.
-func (ps *playlistService) ListPlaylists(ctx context.Context, after *page.TimeID, limit int) ([]Playlist, string, error) {
+func (ps *service) ListPlaylists(ctx context.Context, after *page.TimeID, limit int) ([]Playlist, string, error) {
 	list, err := ps.store.listPublicPlaylists(ctx, after, limit+1)
 	if err != nil {
 		return nil, "", err
@@ -170,38 +213,35 @@ func (ps *playlistService) ListPlaylists(ctx context.Context, after *page.TimeID
 }
 
 // UpdatePlaylist changes a playlist's details, for its owner or an admin.
-func (ps *playlistService) UpdatePlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID, in PlaylistInput) (*PlaylistDetail, error) {
-	var d *PlaylistDetail
+func (ps *service) UpdatePlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID, in PlaylistInput) (*PlaylistDetail, error) {
+	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
-		a, err := ps.access(ctx, tx, p, id, true)
-		if err != nil {
+		var err error
+		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
 			return err
 		}
 		if !a.owner && !a.admin {
 			return errNotPlaylistOwner
 		}
 		changed, err := in.apply(a.pl)
-		if err != nil {
+		if err != nil || !changed {
 			return err
 		}
-		if changed {
-			if err := ps.store.updatePlaylist(ctx, tx, a.pl); err != nil {
-				return err
-			}
-			if err := ps.publishUpdate(ctx, tx, a.pl, "details"); err != nil {
-				return err
-			}
+		if err := ps.store.updatePlaylist(ctx, tx, a.pl); err != nil {
+			return err
 		}
-		d, err = ps.detail(ctx, tx, p, a)
-		return err
+		return ps.publishUpdate(ctx, tx, a.pl, "details")
 	})
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return ps.detail(ctx, p, a)
 }
 
 // DeletePlaylist removes a playlist, for its owner or an admin. There is no
 // playlist.deleted event type: members learn of it as playlist.updated with
 // change "deleted".
-func (ps *playlistService) DeletePlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID) error {
+func (ps *service) DeletePlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID) error {
 	return db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		a, err := ps.access(ctx, tx, p, id, true)
 		if err != nil {
@@ -226,22 +266,23 @@ type AddTrackInput struct {
 }
 
 // AddTrack puts a track the caller may see into a playlist they are a
-// member of, shifting the later places.
-func (ps *playlistService) AddTrack(ctx context.Context, p *authn.Principal, id uuid.UUID, in AddTrackInput) (*PlaylistDetail, error) {
+// member of, shifting the later places. The catalog is asked first, outside
+// the transaction; whether the track was found is only told once the caller
+// is known to be a member.
+func (ps *service) AddTrack(ctx context.Context, p *authn.Principal, id uuid.UUID, in AddTrackInput) (*PlaylistDetail, error) {
 	trackID, badID := uuid.Parse(in.TrackID)
-	var d *PlaylistDetail
-	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
-		// The track first: see trackKeyShare. Whether it was found is only
-		// told once the caller is known to be a member.
-		var t *Track
-		if badID == nil {
-			var err error
-			if t, err = ps.store.trackKeyShare(ctx, tx, trackID); err != nil && !errors.Is(err, errNotFound) {
-				return err
-			}
-		}
-		a, err := ps.access(ctx, tx, p, id, true)
+	seen := false
+	if badID == nil {
+		visible, err := ps.tracks.Visible(ctx, p, []uuid.UUID{trackID})
 		if err != nil {
+			return nil, fmt.Errorf("look up track %s: %w", trackID, err)
+		}
+		_, seen = visible[trackID]
+	}
+	var a *playlistAccess
+	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
+		var err error
+		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
 			return err
 		}
 		if !a.member() {
@@ -250,46 +291,52 @@ func (ps *playlistService) AddTrack(ctx context.Context, p *authn.Principal, id 
 		if badID != nil {
 			return httpx.Invalid(httpx.FieldError{Field: "track_id", Message: "must be a track id"})
 		}
-		if t == nil || !canSee(p, t) {
+		if !seen {
 			return errTrackNotFound
 		}
-		if dup, err := ps.store.playlistHasTrack(ctx, tx, id, trackID); err != nil {
-			return err
-		} else if dup {
-			return httpx.Conflict("already_in_playlist", "this track is already in the playlist")
-		}
-		n, err := ps.store.countPlaylistTracks(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if n >= maxPlaylistTracks {
-			return httpx.Conflict("playlist_full", fmt.Sprintf("a playlist holds at most %d tracks", maxPlaylistTracks))
-		}
-		pos := n
-		if in.Position != nil {
-			pos = min(max(*in.Position, 0), n)
-		}
-		if pos < n {
-			if err := ps.store.shiftPlaylistTracks(ctx, tx, id, pos); err != nil {
-				return err
-			}
-		}
-		if err := ps.store.insertPlaylistTrack(ctx, tx, id, trackID, pos, p.UserID); err != nil {
-			return err
-		}
-		if err := ps.changed(ctx, tx, a.pl, "tracks"); err != nil {
-			return err
-		}
-		d, err = ps.detail(ctx, tx, p, a)
-		return err
+		return ps.insertTrack(ctx, tx, a, trackID, in.Position, p.UserID)
 	})
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return ps.detail(ctx, p, a)
+}
+
+// insertTrack adds trackID at pos (clamped to 0..n; nil: at the end) to the
+// playlist a holds locked.
+func (ps *service) insertTrack(ctx context.Context, tx *sqlx.Tx, a *playlistAccess, trackID uuid.UUID, pos *int, by uuid.UUID) error {
+	id := a.pl.ID
+	if dup, err := ps.store.playlistHasTrack(ctx, tx, id, trackID); err != nil {
+		return err
+	} else if dup {
+		return httpx.Conflict("already_in_playlist", "this track is already in the playlist")
+	}
+	n, err := ps.store.countPlaylistTracks(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if n >= maxPlaylistTracks {
+		return httpx.Conflict("playlist_full", fmt.Sprintf("a playlist holds at most %d tracks", maxPlaylistTracks))
+	}
+	at := n
+	if pos != nil {
+		at = min(max(*pos, 0), n)
+	}
+	if at < n {
+		if err := ps.store.shiftPlaylistTracks(ctx, tx, id, at); err != nil {
+			return err
+		}
+	}
+	if err := ps.store.insertPlaylistTrack(ctx, tx, id, trackID, at, by); err != nil {
+		return err
+	}
+	return ps.changed(ctx, tx, a.pl, "tracks")
 }
 
 // RemoveTrack takes a track out of a playlist and closes the gap. A member
 // may remove a track they can no longer see: it is their playlist's place,
 // and otherwise it would stay there for ever.
-func (ps *playlistService) RemoveTrack(ctx context.Context, p *authn.Principal, id, trackID uuid.UUID) error {
+func (ps *service) RemoveTrack(ctx context.Context, p *authn.Principal, id, trackID uuid.UUID) error {
 	return db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		a, err := ps.access(ctx, tx, p, id, true)
 		if err != nil {
@@ -305,7 +352,7 @@ func (ps *playlistService) RemoveTrack(ctx context.Context, p *authn.Principal, 
 		if !ok {
 			return httpx.NotFound("track not in playlist")
 		}
-		if err := renumber(ctx, tx, id); err != nil {
+		if err := ps.store.renumber(ctx, tx, id); err != nil {
 			return err
 		}
 		return ps.changed(ctx, tx, a.pl, "tracks")
@@ -324,11 +371,37 @@ const maxOrderDetails = 20
 // hold each track the caller sees in the playlist exactly once. Tracks the
 // caller cannot see keep their places (they could not name them); the
 // others fill the remaining places in the order given.
-func (ps *playlistService) ReorderTracks(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput) (*PlaylistDetail, error) {
-	var d *PlaylistDetail
-	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
-		a, err := ps.access(ctx, tx, p, id, true)
+//
+// What the caller sees is asked of the tracks catalog before the
+// transaction (see detail); if the playlist's tracks changed in between,
+// the answer is stale and the whole is tried again.
+func (ps *service) ReorderTracks(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput) (*PlaylistDetail, error) {
+	for attempt := 0; ; attempt++ {
+		before, err := ps.store.entries(ctx, ps.db, id)
 		if err != nil {
+			return nil, err
+		}
+		visible, err := ps.visible(ctx, p, before)
+		if err != nil {
+			return nil, err
+		}
+		d, err := ps.reorder(ctx, p, id, in, before, visible)
+		if errors.Is(err, errStaleEntries) && attempt < 5 {
+			continue
+		}
+		return d, err
+	}
+}
+
+// errStaleEntries says the playlist's tracks changed since they were read.
+var errStaleEntries = errors.New("the playlist's tracks changed meanwhile")
+
+func (ps *service) reorder(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput,
+	before []entry, visible map[uuid.UUID]tracksapi.Track) (*PlaylistDetail, error) {
+	var a *playlistAccess
+	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
+		var err error
+		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
 			return err
 		}
 		if !a.member() {
@@ -337,16 +410,19 @@ func (ps *playlistService) ReorderTracks(ctx context.Context, p *authn.Principal
 		if in.TrackIDs == nil {
 			return httpx.Invalid(httpx.FieldError{Field: "track_ids", Message: "is required: every track of the playlist, in the new order"})
 		}
-		entries, err := ps.store.playlistEntries(ctx, tx, id)
+		entries, err := ps.store.entries(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		if !sameTracks(before, entries) {
+			return errStaleEntries
+		}
 		var slots []int64
 		current := map[uuid.UUID]bool{}
-		for i := range entries {
-			if canSee(p, &entries[i].Track) {
-				slots = append(slots, int64(entries[i].Position))
-				current[entries[i].ID] = false
+		for _, e := range entries {
+			if _, ok := visible[e.TrackID]; ok {
+				slots = append(slots, int64(e.Position))
+				current[e.TrackID] = false
 			}
 		}
 		order, err := checkOrder(in.TrackIDs, current)
@@ -354,18 +430,33 @@ func (ps *playlistService) ReorderTracks(ctx context.Context, p *authn.Principal
 			return err
 		}
 		moved, err := ps.store.setPlaylistPositions(ctx, tx, id, order, slots)
-		if err != nil {
+		if err != nil || moved == 0 {
 			return err
 		}
-		if moved > 0 {
-			if err := ps.changed(ctx, tx, a.pl, "order"); err != nil {
-				return err
-			}
-		}
-		d, err = ps.detail(ctx, tx, p, a)
-		return err
+		return ps.changed(ctx, tx, a.pl, "order")
 	})
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return ps.detail(ctx, p, a)
+}
+
+// sameTracks reports whether two readings of a playlist hold the same
+// tracks (in whatever order).
+func sameTracks(a, b []entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ids := make(map[uuid.UUID]bool, len(a))
+	for _, e := range a {
+		ids[e.TrackID] = true
+	}
+	for _, e := range b {
+		if !ids[e.TrackID] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkOrder parses ids and checks that they name each key of current (all
@@ -416,7 +507,7 @@ type CollaboratorInput struct {
 }
 
 // AddCollaborator lets a user change a playlist's tracks, for its owner.
-func (ps *playlistService) AddCollaborator(ctx context.Context, p *authn.Principal, id uuid.UUID, in CollaboratorInput) (*PlaylistDetail, error) {
+func (ps *service) AddCollaborator(ctx context.Context, p *authn.Principal, id uuid.UUID, in CollaboratorInput) (*PlaylistDetail, error) {
 	userID, badID := uuid.Parse(in.UserID)
 	// Asked before the transaction: the auth module's query must not wait
 	// for a pool connection while this one holds the playlist's lock. The
@@ -428,10 +519,10 @@ func (ps *playlistService) AddCollaborator(ctx context.Context, p *authn.Princip
 			return nil, err
 		}
 	}
-	var d *PlaylistDetail
+	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
-		a, err := ps.access(ctx, tx, p, id, true)
-		if err != nil {
+		var err error
+		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
 			return err
 		}
 		if !a.owner {
@@ -460,18 +551,17 @@ func (ps *playlistService) AddCollaborator(ctx context.Context, p *authn.Princip
 		} else if !ok {
 			return httpx.Conflict("already_collaborator", "this user already is a collaborator")
 		}
-		if err := ps.changed(ctx, tx, a.pl, "collaborators"); err != nil {
-			return err
-		}
-		d, err = ps.detail(ctx, tx, p, a)
-		return err
+		return ps.changed(ctx, tx, a.pl, "collaborators")
 	})
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	return ps.detail(ctx, p, a)
 }
 
 // RemoveCollaborator ends a user's collaboration, for the owner or the
 // collaborator themself.
-func (ps *playlistService) RemoveCollaborator(ctx context.Context, p *authn.Principal, id, userID uuid.UUID) error {
+func (ps *service) RemoveCollaborator(ctx context.Context, p *authn.Principal, id, userID uuid.UUID) error {
 	return db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		a, err := ps.access(ctx, tx, p, id, true)
 		if err != nil {
@@ -496,7 +586,7 @@ func (ps *playlistService) RemoveCollaborator(ctx context.Context, p *authn.Prin
 }
 
 // changed records a change of tracks, order or collaborators.
-func (ps *playlistService) changed(ctx context.Context, tx *sqlx.Tx, pl *Playlist, change string) error {
+func (ps *service) changed(ctx context.Context, tx *sqlx.Tx, pl *Playlist, change string) error {
 	if err := ps.store.touchPlaylist(ctx, tx, pl); err != nil {
 		return err
 	}
@@ -504,7 +594,7 @@ func (ps *playlistService) changed(ctx context.Context, tx *sqlx.Tx, pl *Playlis
 }
 
 // publishUpdate publishes playlist.updated to the owner and collaborators.
-func (ps *playlistService) publishUpdate(ctx context.Context, tx *sqlx.Tx, pl *Playlist, change string) error {
+func (ps *service) publishUpdate(ctx context.Context, tx *sqlx.Tx, pl *Playlist, change string) error {
 	collaborators, err := ps.store.playlistCollaborators(ctx, tx, pl.ID)
 	if err != nil {
 		return err
@@ -513,6 +603,6 @@ func (ps *playlistService) publishUpdate(ctx context.Context, tx *sqlx.Tx, pl *P
 	return err
 }
 
-func (ps *playlistService) playlistEvent(pl *Playlist, change string) PlaylistEvent {
+func (ps *service) playlistEvent(pl *Playlist, change string) PlaylistEvent {
 	return PlaylistEvent{PlaylistID: pl.ID, OwnerID: pl.OwnerID, Title: pl.Title, Visibility: pl.Visibility, Change: change, At: ps.now().UTC()}
 }

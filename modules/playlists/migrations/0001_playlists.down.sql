@@ -1,0 +1,3 @@
+DROP TABLE playlist_collaborators;
+DROP TABLE playlist_tracks;
+DROP TABLE playlists;

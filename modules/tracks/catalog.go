@@ -1,0 +1,41 @@
+package tracks
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/veza/veza/modules/tracks/tracksapi"
+	"github.com/veza/veza/platform/authn"
+)
+
+// catalog is the tracksapi.Catalog the module exports.
+type catalog struct{ svc *Service }
+
+func newCatalog(svc *Service) tracksapi.Catalog { return catalog{svc: svc} }
+
+func (c catalog) Visible(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]tracksapi.Track, error) {
+	list, err := c.svc.store.tracksByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]tracksapi.Track, len(list))
+	for i := range list {
+		if canSee(viewer, &list[i]) {
+			out[list[i].ID] = view(&list[i])
+		}
+	}
+	return out, nil
+}
+
+func (c catalog) Existing(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	found, err := c.svc.store.existing(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}

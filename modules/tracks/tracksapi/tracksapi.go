@@ -1,0 +1,78 @@
+// Package tracksapi is what the tracks module offers the modules that
+// require it, and nothing else: a module never reads tracks' tables or
+// imports its package; it asks the Catalog the tracks module exports, and
+// listens to the events below.
+//
+//	func register(r *app.Registrar, catalog tracksapi.Catalog) { ... }
+package tracksapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/veza/veza/platform/authn"
+)
+
+// Catalog answers other modules' questions about tracks. The tracks module
+// exports it; a module that asks for it must list "tracks" in Requires.
+type Catalog interface {
+	// Visible returns, by id, those of ids that viewer may see: public and
+	// unlisted tracks for anyone, private ones for their owner and admins.
+	// Unknown ids and tracks hidden from viewer (nil: anonymous) are absent
+	// from the map, so a caller cannot tell them apart. At most MaxBatch ids.
+	Visible(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]Track, error)
+	// Existing reports which of ids name a track that still exists, whatever
+	// its visibility: for a module's own housekeeping, never for answers to
+	// a user. At most MaxBatch ids.
+	Existing(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+}
+
+// MaxBatch bounds the ids of one Catalog call.
+const MaxBatch = 5000
+
+// Track is a track as the API shows it (GET /api/v1/tracks/:id); modules
+// that show tracks show them in this shape.
+type Track struct {
+	ID          uuid.UUID `json:"id"`
+	OwnerID     uuid.UUID `json:"owner_id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	Genre       string    `json:"genre"`
+	Tags        []string  `json:"tags"`
+	Visibility  string    `json:"visibility"`
+	Status      string    `json:"status"`
+	Error       *string   `json:"error"`
+	Format      string    `json:"format"`
+	SizeBytes   int64     `json:"size_bytes"`
+	DurationMS  *int64    `json:"duration_ms"`
+	SampleRate  *int      `json:"sample_rate"`
+	Channels    *int      `json:"channels"`
+	BitrateKbps *int      `json:"bitrate_kbps"`
+	ScanStatus  string    `json:"scan_status"`
+	Plays       int64     `json:"plays"`
+	StreamURL   string    `json:"stream_url"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// The public events of the tracks module, each with a TrackEvent payload
+// and the track's owner as audience.
+const (
+	EventTrackCreated   = "track.created"
+	EventTrackProcessed = "track.processed"
+	EventTrackUpdated   = "track.updated"
+	EventTrackDeleted   = "track.deleted"
+)
+
+// TrackEvent is the payload of the track events.
+type TrackEvent struct {
+	TrackID    uuid.UUID `json:"track_id"`
+	OwnerID    uuid.UUID `json:"owner_id"`
+	Title      string    `json:"title"`
+	Visibility string    `json:"visibility"`
+	Status     string    `json:"status,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	At         time.Time `json:"at"`
+}
