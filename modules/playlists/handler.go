@@ -65,11 +65,11 @@ func idParam(c *fiber.Ctx, name string) uuid.UUID {
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
-	limit, after, err := page.Params(c)
+	req, err := page.Read[page.TimeID](c)
 	if err != nil {
 		return err
 	}
-	list, next, err := h.svc.ListPlaylists(c.UserContext(), after, limit)
+	list, next, err := h.svc.ListPlaylists(c.UserContext(), req)
 	if err != nil {
 		return err
 	}

@@ -199,17 +199,10 @@ func (ps *service) visible(ctx context.Context, p *authn.Principal, entries []en
 
 // ListPlaylists returns a page of public playlists and the cursor of the
 // next one, "" on the last.
-func (ps *service) ListPlaylists(ctx context.Context, after *page.TimeID, limit int) ([]Playlist, string, error) {
-	list, err := ps.store.listPublicPlaylists(ctx, after, limit+1)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(list) <= limit {
-		return list, "", nil
-	}
-	list = list[:limit]
-	last := list[limit-1]
-	return list, page.Encode(page.TimeID{At: last.CreatedAt, ID: last.ID}), nil
+func (ps *service) ListPlaylists(ctx context.Context, req page.Request[page.TimeID]) ([]Playlist, string, error) {
+	return page.Fetch(ctx, req, ps.store.listPublicPlaylists, func(pl *Playlist) page.TimeID {
+		return page.TimeID{At: pl.CreatedAt, ID: pl.ID}
+	})
 }
 
 // UpdatePlaylist changes a playlist's details, for its owner or an admin.

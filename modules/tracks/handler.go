@@ -86,7 +86,7 @@ func (h *handler) track(c *fiber.Ctx) (*Track, error) {
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
-	limit, err := page.Limit(c)
+	req, err := page.Read[listCursor](c)
 	if err != nil {
 		return err
 	}
@@ -108,14 +108,7 @@ func (h *handler) list(c *fiber.Ctx) error {
 		}
 		f.OwnerID = &id
 	}
-	var after *listCursor
-	var k listCursor
-	if ok, err := page.Decode(c, &k); err != nil {
-		return err
-	} else if ok {
-		after = &k
-	}
-	list, next, err := h.svc.List(c.UserContext(), f, after, limit)
+	list, next, err := h.svc.List(c.UserContext(), f, req)
 	if err != nil {
 		return err
 	}
@@ -123,11 +116,7 @@ func (h *handler) list(c *fiber.Ctx) error {
 	for i := range list {
 		out[i] = view(&list[i])
 	}
-	cursor := ""
-	if next != nil {
-		cursor = page.Encode(next)
-	}
-	return httpx.Page(c, out, cursor)
+	return httpx.Page(c, out, next)
 }
 
 func (h *handler) upload(c *fiber.Ctx) error {
@@ -223,22 +212,13 @@ func (h *handler) history(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit, err := page.Limit(c)
+	req, err := page.Read[int64](c)
 	if err != nil {
 		return err
 	}
-	var before int64
-	if _, err := page.Decode(c, &before); err != nil {
-		return err
-	}
-	list, err := h.svc.History(c.UserContext(), authn.FromCtx(c), id, before, limit+1)
+	list, next, err := h.svc.History(c.UserContext(), authn.FromCtx(c), id, req)
 	if err != nil {
 		return err
-	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = page.Encode(list[limit-1].ID)
 	}
 	return httpx.Page(c, list, next)
 }

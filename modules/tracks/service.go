@@ -20,6 +20,7 @@ import (
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/jobs"
+	"github.com/veza/veza/platform/page"
 	"github.com/veza/veza/platform/storage"
 )
 
@@ -219,25 +220,24 @@ func (s *Service) Delete(ctx context.Context, p *authn.Principal, id uuid.UUID) 
 }
 
 // History lists a track's edits, newest first, for its owner or an admin.
-func (s *Service) History(ctx context.Context, p *authn.Principal, id uuid.UUID, before int64, limit int) ([]HistoryEntry, error) {
+func (s *Service) History(ctx context.Context, p *authn.Principal, id uuid.UUID, req page.Request[int64]) ([]HistoryEntry, string, error) {
 	if _, err := s.owned(ctx, s.db, p, id, false); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.history(ctx, id, before, limit)
+	fetch := func(ctx context.Context, before *int64, n int) ([]HistoryEntry, error) {
+		return s.store.history(ctx, id, before, n)
+	}
+	return page.Fetch(ctx, req, fetch, func(e *HistoryEntry) int64 { return e.ID })
 }
 
-// List returns a page of public tracks.
-func (s *Service) List(ctx context.Context, f listFilter, after *listCursor, limit int) ([]Track, *listCursor, error) {
-	list, err := s.store.listPublic(ctx, f, after, limit+1)
-	if err != nil {
-		return nil, nil, err
+// List returns a page of public tracks and the next page's cursor.
+func (s *Service) List(ctx context.Context, f listFilter, req page.Request[listCursor]) ([]Track, string, error) {
+	fetch := func(ctx context.Context, after *listCursor, n int) ([]Track, error) {
+		return s.store.listPublic(ctx, f, after, n)
 	}
-	if len(list) <= limit {
-		return list, nil, nil
-	}
-	list = list[:limit]
-	last := list[limit-1]
-	return list, &listCursor{Plays: last.Plays, At: last.CreatedAt, ID: last.ID}, nil
+	return page.Fetch(ctx, req, fetch, func(t *Track) listCursor {
+		return listCursor{Plays: t.Plays, At: t.CreatedAt, ID: t.ID}
+	})
 }
 
 // MarkReady is the external stream server's callback.

@@ -178,10 +178,10 @@ type HistoryEntry struct {
 	At      time.Time       `db:"at" json:"at"`
 }
 
-func (s *store) history(ctx context.Context, id uuid.UUID, before int64, limit int) ([]HistoryEntry, error) {
+func (s *store) history(ctx context.Context, id uuid.UUID, before *int64, limit int) ([]HistoryEntry, error) {
 	var out []HistoryEntry
 	err := s.db.SelectContext(ctx, &out, `SELECT id, actor_id, changes, at FROM track_history
-		WHERE track_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, id, before, limit)
+		WHERE track_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`, id, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", id, err)
 	}

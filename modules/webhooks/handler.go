@@ -98,11 +98,11 @@ func (h *handler) create(c *fiber.Ctx) error {
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
-	limit, after, err := page.Params(c)
+	req, err := page.Read[page.TimeID](c)
 	if err != nil {
 		return err
 	}
-	list, next, err := h.svc.List(c.UserContext(), authn.FromCtx(c), limit, after)
+	list, next, err := h.svc.List(c.UserContext(), authn.FromCtx(c), req)
 	if err != nil {
 		return err
 	}
@@ -189,11 +189,11 @@ func (h *handler) deliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	limit, after, err := page.Params(c)
+	req, err := page.Read[page.TimeID](c)
 	if err != nil {
 		return err
 	}
-	list, attempts, next, err := h.svc.Deliveries(c.UserContext(), authn.FromCtx(c), id, limit, after)
+	list, attempts, next, err := h.svc.Deliveries(c.UserContext(), authn.FromCtx(c), id, req)
 	if err != nil {
 		return err
 	}

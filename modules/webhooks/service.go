@@ -160,21 +160,11 @@ func (s *Service) Get(ctx context.Context, p *authn.Principal, id uuid.UUID) (*E
 }
 
 // List returns a page of the caller's endpoints and the next cursor.
-func (s *Service) List(ctx context.Context, p *authn.Principal, limit int, after *page.TimeID) ([]Endpoint, string, error) {
-	list, err := s.store.endpointsPage(ctx, p.UserID, after, limit+1)
-	if err != nil {
-		return nil, "", err
+func (s *Service) List(ctx context.Context, p *authn.Principal, req page.Request[page.TimeID]) ([]Endpoint, string, error) {
+	fetch := func(ctx context.Context, after *page.TimeID, n int) ([]Endpoint, error) {
+		return s.store.endpointsPage(ctx, p.UserID, after, n)
 	}
-	return trim(list, limit, func(e Endpoint) page.TimeID { return page.TimeID{At: e.CreatedAt, ID: e.ID} })
-}
-
-// trim cuts a page fetched with limit+1 rows and makes the next cursor.
-func trim[T any](items []T, limit int, key func(T) page.TimeID) ([]T, string, error) {
-	if len(items) <= limit {
-		return items, "", nil
-	}
-	items = items[:limit]
-	return items, page.Encode(key(items[limit-1])), nil
+	return page.Fetch(ctx, req, fetch, func(e *Endpoint) page.TimeID { return page.TimeID{At: e.CreatedAt, ID: e.ID} })
 }
 
 // Update changes an endpoint; re-enabling it clears its failure record.
@@ -228,15 +218,17 @@ func (s *Service) RotateSecret(ctx context.Context, p *authn.Principal, id uuid.
 }
 
 // Deliveries returns a page of an endpoint's deliveries with their attempts.
-func (s *Service) Deliveries(ctx context.Context, p *authn.Principal, id uuid.UUID, limit int, after *page.TimeID) ([]Delivery, map[uuid.UUID][]Attempt, string, error) {
+func (s *Service) Deliveries(ctx context.Context, p *authn.Principal, id uuid.UUID, req page.Request[page.TimeID]) ([]Delivery, map[uuid.UUID][]Attempt, string, error) {
 	if _, err := s.owned(ctx, p, id); err != nil {
 		return nil, nil, "", err
 	}
-	list, err := s.store.deliveriesPage(ctx, id, after, limit+1)
+	fetch := func(ctx context.Context, after *page.TimeID, n int) ([]Delivery, error) {
+		return s.store.deliveriesPage(ctx, id, after, n)
+	}
+	list, next, err := page.Fetch(ctx, req, fetch, func(d *Delivery) page.TimeID { return page.TimeID{At: d.CreatedAt, ID: d.ID} })
 	if err != nil {
 		return nil, nil, "", err
 	}
-	list, next, _ := trim(list, limit, func(d Delivery) page.TimeID { return page.TimeID{At: d.CreatedAt, ID: d.ID} })
 	ids := make([]uuid.UUID, len(list))
 	for i, d := range list {
 		ids[i] = d.ID

@@ -1,9 +1,21 @@
-// Package page reads and writes the API's keyset pagination: ?limit= (1 to
-// 100, default 20) and an opaque ?cursor= that holds the sort key of the
-// last item of the previous page.
+// Package page is the API's keyset pagination, for every list of every
+// module: ?limit= (1 to 100, default 20) and an opaque ?cursor= holding the
+// sort key of the last item of the previous page. Keyset pages stay correct
+// while rows are inserted (no item is skipped or repeated, unlike OFFSET)
+// and cost the same on page 1 and page 1,000.
+//
+// A handler reads the request, the store answers "n items after this key",
+// Fetch cuts the page:
+//
+//	req, err := page.Read[page.TimeID](c)
+//	items, next, err := page.Fetch(ctx, req, store.listAfter, func(e *Endpoint) page.TimeID {
+//		return page.TimeID{At: e.CreatedAt, ID: e.ID}
+//	})
+//	return httpx.Page(c, items, next)
 package page
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -21,9 +33,38 @@ const (
 	MaxLimit     = 100
 )
 
-// Limit reads ?limit=; a bad value is 400.
-func Limit(c *fiber.Ctx) (int, error) {
-	raw := c.Query("limit")
+// maxCursor bounds a decoded cursor: keys are a few fields.
+const maxCursor = 1024
+
+// Request is one page asked for: how many items, and the sort key K of the
+// last item already seen (nil for the first page).
+type Request[K any] struct {
+	Limit int
+	After *K
+}
+
+// Read reads ?limit= and ?cursor= (holding a K) from c. A bad limit or a
+// cursor this API did not make is 400.
+func Read[K any](c *fiber.Ctx) (Request[K], error) {
+	limit, err := readLimit(c.Query("limit"))
+	if err != nil {
+		return Request[K]{}, err
+	}
+	r := Request[K]{Limit: limit}
+	raw := c.Query("cursor")
+	if raw == "" {
+		return r, nil
+	}
+	var k K
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) > maxCursor || json.Unmarshal(b, &k) != nil {
+		return Request[K]{}, httpx.BadRequest("bad_cursor", "the cursor is not one this API made; start from the first page")
+	}
+	r.After = &k
+	return r, nil
+}
+
+func readLimit(raw string) (int, error) {
 	if raw == "" {
 		return DefaultLimit, nil
 	}
@@ -34,50 +75,32 @@ func Limit(c *fiber.Ctx) (int, error) {
 	return n, nil
 }
 
-// Encode makes a cursor from a sort key.
-func Encode(key any) string {
-	b, _ := json.Marshal(key)
-	return base64.RawURLEncoding.EncodeToString(b)
+// Fetcher returns at most n items strictly after the key (nil: from the
+// first), in the list's order.
+type Fetcher[T, K any] func(ctx context.Context, after *K, n int) ([]T, error)
+
+// Fetch returns one page of at most r.Limit items and the cursor of the
+// next page ("" when this one is the last). It asks fetch for one item
+// more than the limit, so the last page is known without counting.
+func Fetch[T, K any](ctx context.Context, r Request[K], fetch Fetcher[T, K], key func(*T) K) ([]T, string, error) {
+	items, err := fetch(ctx, r.After, r.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(items) <= r.Limit {
+		return items, "", nil
+	}
+	items = items[:r.Limit]
+	return items, encode(key(&items[r.Limit-1])), nil
 }
 
-// Decode reads ?cursor= into key; it reports false when there is none. A
-// cursor that does not decode is 400.
-func Decode(c *fiber.Ctx, key any) (bool, error) {
-	raw := c.Query("cursor")
-	if raw == "" {
-		return false, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) > 1024 || json.Unmarshal(b, key) != nil {
-		return false, httpx.BadRequest("bad_cursor", "the cursor is not one this API made; start from the first page")
-	}
-	return true, nil
+func encode(key any) string {
+	b, _ := json.Marshal(key)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // TimeID is the most common sort key: newest first, ties broken by id.
 type TimeID struct {
 	At time.Time `json:"t"`
 	ID uuid.UUID `json:"i"`
-}
-
-// Params reads ?limit= and a TimeID ?cursor=.
-func Params(c *fiber.Ctx) (limit int, after *TimeID, err error) {
-	if limit, err = Limit(c); err != nil {
-		return 0, nil, err
-	}
-	var k TimeID
-	ok, err := Decode(c, &k)
-	if err != nil || !ok {
-		return limit, nil, err
-	}
-	return limit, &k, nil
-}
-
-// Next returns the cursor after a page of n items whose last has key k, or
-// "" when the page was not full (no further page).
-func Next(n, limit int, k TimeID) string {
-	if n < limit {
-		return ""
-	}
-	return Encode(k)
 }
