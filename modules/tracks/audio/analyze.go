@@ -47,10 +47,10 @@ type Info struct {
 // decoded as a stream: only one 64 KiB chunk (WAV) or one frame (FLAC, MP3)
 // of samples is held at a time and the waveform is folded in as it goes, so
 // memory does not grow with the file's length (a 10-minute file grows the
-// heap by well under 16 MiB, most of it the decoders' short-lived garbage).
-// MP3 and FLAC are decoded at roughly 60x and 600x real time, WAV at over
-// 1 GB/s. ctx is checked between chunks or frames, so cancelling it stops
-// the work promptly; the error then wraps ctx.Err().
+// heap by well under 16 MiB, most of it the decoders' short-lived garbage;
+// speeds are in docs/performance.md). ctx is checked between chunks or
+// frames, so cancelling it stops the work promptly; the error then wraps
+// ctx.Err().
 //
 // For formats that are recognised but not decoded, Analyze returns a non-nil
 // *Info together with an error wrapping ErrUnsupported, filled from headers
