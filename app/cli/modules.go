@@ -48,6 +48,7 @@ type moduleInfo struct {
 	Jobs             []string        `json:"jobs"`
 	Schedules        []string        `json:"schedules"`
 	Subscriptions    []string        `json:"subscriptions"`
+	Loops            []string        `json:"loops"`
 	Events           []app.EventType `json:"events"`
 	MigrationVersion *uint           `json:"migration_version"`
 	LatestMigration  uint            `json:"latest_migration"`
@@ -95,7 +96,7 @@ func (c *cmd) describe(ctx context.Context, s *session) ([]moduleInfo, error) {
 		info := moduleInfo{
 			Name: m.Name, Description: m.Description, Enabled: s.plan.IsEnabled(m.Name),
 			Requires: nonNil(m.Requires), Routes: []string{}, Jobs: []string{},
-			Schedules: []string{}, Subscriptions: []string{}, Events: m.Events,
+			Schedules: []string{}, Subscriptions: []string{}, Loops: []string{}, Events: m.Events,
 		}
 		if info.Events == nil {
 			info.Events = []app.EventType{}
@@ -118,6 +119,11 @@ func (c *cmd) describe(ctx context.Context, s *session) ([]moduleInfo, error) {
 		for _, sub := range contrib.Subscriptions {
 			if sub.Module == m.Name {
 				info.Subscriptions = append(info.Subscriptions, sub.EventType)
+			}
+		}
+		for _, b := range contrib.Backgrounds {
+			if b.Module == m.Name {
+				info.Loops = append(info.Loops, b.Name)
 			}
 		}
 		sort.Strings(info.Jobs)
