@@ -40,6 +40,9 @@ type Options struct {
 	RedisURL    string
 	// NoStart builds without starting (for tests of Build's refusals).
 	NoStart bool
+	// Logger receives the process's logs (an observer, to assert on them);
+	// default Logger().
+	Logger *zap.Logger
 }
 
 // Server is a started test process.
@@ -129,7 +132,11 @@ func TryStart(t testing.TB, o Options) (*Server, error) {
 	if role == 0 {
 		role = app.RoleAPI | app.RoleWorker
 	}
-	rt, err := a.Build(app.BuildOptions{Config: s.Config, Plan: plan, Role: role, Logger: Logger()})
+	log := o.Logger
+	if log == nil {
+		log = Logger()
+	}
+	rt, err := a.Build(app.BuildOptions{Config: s.Config, Plan: plan, Role: role, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.uber.org/zap"
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/app/apptest"
@@ -27,13 +28,19 @@ type env struct {
 
 func start(t testing.TB, vars map[string]string) *env {
 	t.Helper()
+	return startLogged(t, vars, nil)
+}
+
+// startLogged is start with the process's logs going to log.
+func startLogged(t testing.TB, vars map[string]string, log *zap.Logger) *env {
+	t.Helper()
 	dir := t.TempDir()
 	all := map[string]string{"VEZA_AUTH_REQUIRE_VERIFIED_EMAIL": "false", "MAIL_DRIVER": "log", "UPLOAD_DIR": dir,
 		"RATE_LIMIT_LIMIT": "100000", "APP_PUBLIC_URL": "https://veza.test"}
 	for k, v := range vars {
 		all[k] = v
 	}
-	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Env: all})
+	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Env: all, Logger: log})
 	return &env{Server: srv, uploads: dir}
 }
 

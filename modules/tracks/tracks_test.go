@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/app/moduletest"
 	"github.com/veza/veza/modules/auth"
@@ -307,6 +311,33 @@ func TestShareLinks(t *testing.T) {
 	e.Do(t, "GET", "/api/v1/tracks/shared/"+sh.Token, nil).ErrorCode(t, 404, "not_found")
 	e.Do(t, "POST", "/api/v1/tracks/"+tr.ID+"/share", map[string]any{"expires_in": -5}, as(a)...).ErrorCode(t, 422, "validation_failed")
 	e.Do(t, "GET", "/api/v1/tracks/shared/not-a-token", nil).ErrorCode(t, 404, "not_found")
+}
+
+// A share link's token is a credential: the access log shows the route
+// with [redacted] in its place, never the token.
+func TestShareTokenNotLogged(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	e := startLogged(t, nil, zap.New(core))
+	_, a := e.user(t, "alice", "creator")
+	tr := e.uploadOK(t, a, wav(t, 0.3), map[string]string{"title": "hush"})
+	var sh struct{ Token string }
+	e.Do(t, "POST", "/api/v1/tracks/"+tr.ID+"/share", map[string]any{}, as(a)...).Status(t, 201).Data(t, &sh)
+	e.Do(t, "GET", "/api/v1/tracks/shared/"+sh.Token, nil).Status(t, 200)
+	e.Do(t, "GET", "/api/v1/tracks/shared/"+sh.Token+"x", nil).ErrorCode(t, 404, "not_found")
+	redacted := 0
+	for _, entry := range logs.All() {
+		for k, v := range entry.ContextMap() {
+			if s := fmt.Sprint(v); strings.Contains(s, sh.Token) {
+				t.Fatalf("the share token is in the log (%s: %s): %+v", k, s, entry)
+			}
+		}
+		if entry.ContextMap()["path"] == "/api/v1/tracks/shared/[redacted]" {
+			redacted++
+		}
+	}
+	if redacted != 2 {
+		t.Fatalf("%d access lines show the redacted path, want 2", redacted)
+	}
 }
 
 func TestStreamServerCallback(t *testing.T) {

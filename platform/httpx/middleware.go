@@ -41,12 +41,15 @@ const Redacted = "[redacted]"
 
 // LogPath is the request's path as logs may show it: the route's secret
 // parameters (a share token...) replaced by [redacted]. Metrics use the
-// route's pattern and never see values at all.
+// route's pattern and never see values at all. The string is a copy: Fiber
+// reuses the request's bytes for the next request on the connection, and a
+// core that keeps entries (a buffer, a test observer) would otherwise see
+// another request's path.
 func LogPath(c *fiber.Ctx) string {
 	ri := Route(c)
 	path := c.Path()
 	if len(ri.Secret) == 0 {
-		return path
+		return strings.Clone(path)
 	}
 	return redactPath(ri.Pattern, path, ri.Secret)
 }
@@ -165,7 +168,7 @@ func AccessLog(log *zap.Logger, obs HTTPObserver) fiber.Handler {
 		if ce := log.Check(level, "request"); ce != nil {
 			ce.Write(
 				zap.String("request_id", RequestID(c)),
-				zap.String("method", c.Method()),
+				zap.String("method", strings.Clone(c.Method())),
 				zap.String("path", LogPath(c)),
 				zap.String("route", ri.Pattern),
 				zap.String("module", ri.Module),

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,4 +52,46 @@ func TestSeedEnvFileStartsVeza(t *testing.T) {
 	if r := p.run("config", "check", "--offline"); r.code != 1 || !strings.Contains(r.stderr, "VEZA_ENV_FILE missing.env") {
 		t.Fatalf("missing named env file: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// NUL bytes and invalid UTF-8 in a query string, a path parameter or a
+// header never reach a handler's SQL: the binary answers 400 bad_encoding,
+// on every route.
+func TestBadEncodingRefused(t *testing.T) {
+	p := newProc(t, allButClash)
+	srv := p.serve()
+	addr := strings.TrimPrefix(srv.url, "http://")
+	for _, raw := range []string{
+		"GET /api/v1/notes/00000000-0000-0000-0000-000000000000?q=%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /api/v1/notes/%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /api/v1/notes/%ff%fe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"POST /api/v1/notes HTTP/1.1\r\nHost: x\r\nUser-Agent: \xff\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"text\":\"x\"}",
+	} {
+		status, body := rawRequest(t, addr, raw)
+		if status != 400 || !strings.Contains(body, `"code":"bad_encoding"`) {
+			t.Errorf("%q: %d %s", raw, status, body)
+		}
+	}
+	if n := psql(t, p, "SELECT count(*) FROM notes"); n != "0" {
+		t.Fatalf("a refused request wrote %s notes", n)
+	}
+}
+
+func rawRequest(t *testing.T, addr, raw string) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
