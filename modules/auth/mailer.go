@@ -13,7 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
-	"github.com/veza/veza/modules/auth/mail"
+	"github.com/veza/veza/platform/mail"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/jobs"
