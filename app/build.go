@@ -23,6 +23,7 @@ import (
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
 	vlog "github.com/veza/veza/platform/log"
+	"github.com/veza/veza/platform/mail"
 	"github.com/veza/veza/platform/metrics"
 	"github.com/veza/veza/platform/migrate"
 	"github.com/veza/veza/platform/redisclient"
@@ -104,6 +105,9 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		fx.Provide(
 			func() *asynq.Client { return asynq.NewClientFromRedisClient(rdb) },
 			metrics.New,
+			func(cfg *config.Config, log *zap.Logger) (mail.Sender, error) {
+				return mail.New(cfg, log.Named("mail"))
+			},
 		),
 	}
 	for _, m := range o.Plan.Enabled {

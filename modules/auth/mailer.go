@@ -13,10 +13,10 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
-	"github.com/veza/veza/platform/mail"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/jobs"
+	"github.com/veza/veza/platform/mail"
 )
 
 // SendEmailJob mails a verification or reset link.
@@ -47,38 +47,20 @@ func (s *Service) queueMailNow(ctx context.Context, kind string, uid uuid.UUID) 
 	return s.queueMail(ctx, s.db, kind, uid)
 }
 
-// mailer builds and sends the module's mails.
+// mailer builds and sends the module's mails through the platform's Sender.
 type mailer struct {
 	store    *store
 	sender   mail.Sender
 	settings *Settings
+	from     string
 	base     string
 	log      *zap.Logger
 	now      func() time.Time
 }
 
-func newSender(s *Settings, log *zap.Logger) (mail.Sender, error) {
-	switch s.MailDriver {
-	case "smtp":
-		return mail.NewSMTP(mail.SMTPConfig{Host: s.SMTPHost, Port: s.SMTPPort, Username: s.SMTPUsername,
-			Password: s.SMTPPassword, Insecure: s.SMTPInsecure, Timeout: 30 * time.Second}), nil
-	case "log":
-		return mail.NewLog(log), nil
-	default:
-		return mail.NewDir(s.MailDir)
-	}
-}
-
-func newMailer(st *store, s *Settings, cfg *config.Config, log *zap.Logger) (*mailer, error) {
-	sender, err := newSender(s, log)
-	if err != nil {
-		return nil, fmt.Errorf("mail driver %s: %w", s.MailDriver, err)
-	}
-	base := strings.TrimRight(cfg.PublicURL, "/")
-	if base == "" {
-		base = "http://localhost:" + fmt.Sprint(cfg.Port)
-	}
-	return &mailer{store: st, sender: sender, settings: s, base: base, log: log, now: time.Now}, nil
+func newMailer(st *store, s *Settings, cfg *config.Config, sender mail.Sender, log *zap.Logger) *mailer {
+	return &mailer{store: st, sender: sender, settings: s, from: cfg.MailFrom,
+		base: strings.TrimRight(cfg.PublicURL, "/"), log: log, now: time.Now}
 }
 
 // handle is the auth:send_email job: it makes a fresh token (a retry makes
@@ -87,6 +69,10 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	var job mailJob
 	if _, err := jobs.Decode(t, &job); err != nil {
 		return err
+	}
+	kind, ok := m.kinds()[job.Kind]
+	if !ok {
+		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
 	}
 	u, err := m.store.userByID(ctx, job.UserID)
 	if errors.Is(err, errNotFound) {
@@ -98,21 +84,22 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
 		return nil
 	}
-	kind, ok := m.kinds()[job.Kind]
-	if !ok {
-		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
-	}
 	token, hash := newOpaqueToken("")
 	if err := m.store.addEmailToken(ctx, u.ID, job.Kind, hash, m.now().Add(kind.ttl)); err != nil {
 		return err
 	}
-	msg := mail.Message{From: m.settings.MailFrom, To: []string{u.Email}, Subject: kind.subject,
+	return m.send(ctx, job.Kind, kind, u, token)
+}
+
+func (m *mailer) send(ctx context.Context, kindName string, kind mailKind, u *User, token string) error {
+	msg := mail.Message{From: m.from, To: []string{u.Email}, Subject: kind.subject,
 		Text: fmt.Sprintf(kind.text, u.Username, m.base+kind.path+"?token="+url.QueryEscape(token), human(kind.ttl))}
 	id, err := m.sender.Send(ctx, msg)
 	if err != nil {
-		return fmt.Errorf("send %s mail to user %s: %w", job.Kind, u.ID, err)
+		return fmt.Errorf("send %s mail to user %s: %w", kindName, u.ID, err)
 	}
-	m.log.Info("mail sent", zap.String("kind", job.Kind), zap.String("user_id", u.ID.String()), zap.String("message_id", id))
+	m.log.Info("mail sent", zap.String("kind", kindName), zap.String("user_id", u.ID.String()),
+		zap.String("message_id", id))
 	return nil
 }
 

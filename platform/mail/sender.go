@@ -4,75 +4,92 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/textproto"
 
+	gomail "github.com/wneessen/go-mail"
 	"go.uber.org/zap"
+
+	"github.com/veza/veza/platform/config"
 )
 
-// Sender delivers a Message. It is the only thing the auth module depends on,
-// so the driver can change with MAIL_DRIVER without touching the job code.
+// Sender delivers a Message. It is all a module depends on, so the driver
+// can change with MAIL_DRIVER without touching the module's code.
 type Sender interface {
 	// Send delivers m and returns its Message-ID (with angle brackets, as in
-	// the header) so the caller can log and correlate it. Errors wrap
-	// ErrInvalidMessage when the message itself is at fault; see IsPermanent.
+	// the header) so the caller can log and correlate it. When it fails,
+	// IsPermanent tells whether sending the same message again can succeed.
 	Send(ctx context.Context, m Message) (messageID string, err error)
 }
 
-// Driver names accepted in MAIL_DRIVER, so that settings validation and New
-// agree on the spelling.
+// Driver names accepted in MAIL_DRIVER.
 const (
 	DriverSMTP = "smtp"
 	DriverLog  = "log"
 	DriverDir  = "dir"
 )
 
-// Config selects and configures a driver in one value, so the auth module
-// can map its settings onto it and call New once at start-up.
-type Config struct {
-	// Driver is DriverSMTP, DriverLog or DriverDir (MAIL_DRIVER).
-	Driver string
-	// SMTP configures the smtp driver.
-	SMTP SMTPConfig
-	// Dir is the dir driver's directory; empty means DefaultDir.
-	Dir string
-}
-
-// New returns the Sender for cfg.Driver, refusing an unknown driver or an
-// unusable configuration at start-up rather than at the first mail.
-func New(cfg Config, log *zap.Logger) (Sender, error) {
-	switch cfg.Driver {
+// New returns the Sender that the platform configuration selects
+// (MAIL_DRIVER and the MAIL_ and SMTP_ settings), refusing an unusable
+// configuration at start-up rather than at the first mail. log receives the
+// log driver's lines.
+func New(cfg *config.Config, log *zap.Logger) (Sender, error) {
+	if _, err := ParseAddress(cfg.MailFrom); err != nil {
+		return nil, fmt.Errorf("mail: MAIL_FROM=%q is not a usable sender (%v); set it like \"Veza <no-reply@example.com>\"", cfg.MailFrom, err)
+	}
+	switch cfg.MailDriver {
 	case DriverSMTP:
-		if err := cfg.SMTP.Validate(); err != nil {
+		sc, err := smtpConfigFrom(cfg)
+		if err != nil {
 			return nil, err
 		}
-		return NewSMTP(cfg.SMTP), nil
+		return NewSMTP(sc)
 	case DriverLog:
 		return NewLog(log), nil
 	case DriverDir:
-		return NewDir(cfg.Dir)
+		return NewDir(cfg.MailDir)
 	default:
-		return nil, fmt.Errorf("mail: unknown MAIL_DRIVER %q (want smtp, log or dir)", cfg.Driver)
+		return nil, fmt.Errorf("mail: MAIL_DRIVER=%q is not a driver; set smtp, log or dir", cfg.MailDriver)
 	}
 }
 
-// envelopeError marks a reply to MAIL FROM, RCPT TO or DATA: the server's
-// verdict on this message, as opposed to on the connection or credentials.
-type envelopeError struct{ err error }
-
-func (e *envelopeError) Error() string { return e.err.Error() }
-func (e *envelopeError) Unwrap() error { return e.err }
+// smtpConfigFrom maps the platform's SMTP_ settings onto SMTPConfig.
+func smtpConfigFrom(cfg *config.Config) (SMTPConfig, error) {
+	roots, err := cfg.SMTPRootCAs()
+	if err != nil {
+		return SMTPConfig{}, err
+	}
+	return SMTPConfig{
+		Host:     cfg.SMTPHost,
+		Port:     cfg.SMTPPort,
+		Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword,
+		Security: Security(cfg.SMTPSecurity()),
+		RootCAs:  roots,
+	}, nil
+}
 
 // IsPermanent reports whether sending the same message again cannot succeed:
 // the message is invalid, or the server answered MAIL FROM, RCPT TO or DATA
 // with a 5xx reply (unknown recipient, message refused). A job handler uses
 // it to stop retrying (asynq.SkipRetry) instead of burning its retries.
-// Connection, TLS and authentication failures are not permanent: they are
-// fixed by the operator, after which a retry succeeds.
+//
+// Connection, TLS and authentication failures are not permanent: the
+// operator fixes them, after which a retry succeeds. That includes 530
+// ("authentication required") at MAIL FROM, which is about the missing
+// SMTP_USERNAME, not about the message.
 func IsPermanent(err error) bool {
 	if errors.Is(err, ErrInvalidMessage) {
 		return true
 	}
-	var env *envelopeError
-	var reply *textproto.Error
-	return errors.As(err, &env) && errors.As(env.err, &reply) && reply.Code >= 500 && reply.Code < 600
+	var se *gomail.SendError
+	if !errors.As(err, &se) || se.IsTemp() {
+		return false
+	}
+	switch se.Reason {
+	case gomail.ErrGetSender, gomail.ErrGetRcpts:
+		return true // the message has no usable sender or recipient
+	case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
+		code := se.ErrorCode()
+		return code >= 500 && code < 600 && code != 530
+	}
+	return false
 }
