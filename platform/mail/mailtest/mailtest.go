@@ -80,7 +80,9 @@ type Command struct {
 
 // Attempt is one connection to the server.
 type Attempt struct {
-	Mode     Mode
+	// Mode is the listener the client connected to.
+	Mode Mode
+	// Commands are the commands received, in order.
 	Commands []Command
 	// Messages are the messages whose content was transmitted on this
 	// connection, delivered or not (see Message.Reply).
@@ -305,10 +307,18 @@ func (s *Server) wait(t testing.TB, timeout time.Duration, what string, n int, c
 	}
 }
 
-func (s *Server) record(n int, c Command) {
+// record adds a command to attempt n and returns its index.
+func (s *Server) record(n int, c Command) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.attempts[n].Commands = append(s.attempts[n].Commands, c)
+	return len(s.attempts[n].Commands) - 1
+}
+
+func (s *Server) setReply(n, cmd int, reply string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts[n].Commands[cmd].Reply = reply
 }
 
 func (s *Server) recordMessage(n int, m Message) {
@@ -321,6 +331,7 @@ func (s *Server) recordMessage(n int, m Message) {
 type session struct {
 	s      *Server
 	n      int // index of the attempt
+	cmd    int // index of the command being answered
 	conn   net.Conn
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -358,9 +369,10 @@ func (s *Server) serve(m Mode, n int, conn net.Conn) {
 		if verb == "AUTH" {
 			recorded, _, _ = strings.Cut(arg, " ") // never record credentials
 		}
-		wasTLS := ss.tls
-		reply, quit := ss.handle(m, verb, arg)
-		s.record(n, Command{Verb: verb, Arg: recorded, TLS: wasTLS, Reply: reply})
+		// Recorded before it is answered: a client that got the reply finds
+		// the command in Attempts.
+		ss.cmd = s.record(n, Command{Verb: verb, Arg: recorded, TLS: ss.tls})
+		quit := ss.handle(m, verb, arg)
 		if ss.content != nil {
 			quit = !ss.readContent()
 		}
@@ -386,48 +398,51 @@ func (ss *session) readLine() (string, bool) {
 	return strings.TrimSuffix(line, "\r\n"), true
 }
 
-// handle answers one command and returns the reply; quit ends the session.
-func (ss *session) handle(m Mode, verb, arg string) (reply string, quit bool) {
+// handle answers one command; quit ends the session.
+func (ss *session) handle(m Mode, verb, arg string) (quit bool) {
 	if r, ok := ss.s.scripted(verb); ok {
-		ss.reply(r)
+		ss.send(r)
 		if verb == "MAIL" || verb == "DATA" {
 			ss.cur = nil
 		}
-		return r, verb == "QUIT"
+		return verb == "QUIT"
 	}
 	switch verb {
 	case "EHLO":
-		return ss.ehlo(m, arg), false
+		ss.ehlo(m, arg)
 	case "HELO":
-		return ss.send("250 mailtest"), false
+		ss.send("250 mailtest")
 	case "STARTTLS":
 		return ss.startTLS(m)
 	case "AUTH":
 		return ss.auth(arg)
 	case "MAIL":
-		return ss.mail(arg), false
+		ss.mail(arg)
 	case "RCPT":
-		return ss.rcpt(arg), false
+		ss.rcpt(arg)
 	case "DATA":
-		return ss.data()
+		ss.data()
 	case "RSET":
 		ss.cur = nil
-		return ss.send("250 2.0.0 Ok"), false
+		ss.send("250 2.0.0 Ok")
 	case "NOOP":
-		return ss.send("250 2.0.0 Ok"), false
+		ss.send("250 2.0.0 Ok")
 	case "QUIT":
-		return ss.send("221 2.0.0 Bye"), true
+		ss.send("221 2.0.0 Bye")
+		return true
+	default:
+		ss.send("502 5.5.2 Command not recognized")
 	}
-	return ss.send("502 5.5.2 Command not recognized"), false
+	return false
 }
 
-// send writes a one-line reply and returns it.
-func (ss *session) send(line string) string {
+// send records line as the reply to the current command, then writes it.
+func (ss *session) send(line string) {
+	ss.s.setReply(ss.n, ss.cmd, line)
 	ss.reply(line)
-	return line
 }
 
-func (ss *session) ehlo(m Mode, arg string) string {
+func (ss *session) ehlo(m Mode, arg string) {
 	ext := []string{"250-mailtest greets " + arg, "250-8BITMIME", "250-ENHANCEDSTATUSCODES"}
 	if m == StartTLS && !ss.tls {
 		ext = append(ext, "250-STARTTLS")
@@ -435,83 +450,92 @@ func (ss *session) ehlo(m Mode, arg string) string {
 	// AUTH is advertised before TLS too, so that only the client's own
 	// policy keeps it from authenticating in plaintext.
 	ext = append(ext, "250-AUTH PLAIN", "250 SIZE 10240000")
+	ss.s.setReply(ss.n, ss.cmd, ext[0])
 	for _, l := range ext {
 		_, _ = ss.w.WriteString(l + "\r\n")
 	}
 	_ = ss.w.Flush()
 	ss.cur, ss.authed = nil, false
-	return ext[0]
 }
 
-func (ss *session) startTLS(m Mode) (string, bool) {
+func (ss *session) startTLS(m Mode) (quit bool) {
 	if m != StartTLS || ss.tls {
-		return ss.send("502 5.5.1 STARTTLS not available"), false
+		ss.send("502 5.5.1 STARTTLS not available")
+		return false
 	}
-	ss.reply("220 2.0.0 Ready to start TLS")
+	ss.send("220 2.0.0 Ready to start TLS")
 	tc := tls.Server(ss.conn, ss.s.tls)
-	if err := tc.Handshake(); err != nil {
-		return "220 2.0.0 Ready to start TLS (handshake failed: " + err.Error() + ")", true
+	if tc.Handshake() != nil {
+		return true // the client did not trust us
 	}
 	ss.conn, ss.tls = tc, true
 	ss.r, ss.w = bufio.NewReader(tc), bufio.NewWriter(tc)
 	ss.cur, ss.authed = nil, false
-	return "220 2.0.0 Ready to start TLS", false
+	return false
 }
 
-func (ss *session) auth(arg string) (string, bool) {
+func (ss *session) auth(arg string) (quit bool) {
 	if !ss.tls && !ss.s.opts.PlainAuth {
-		return ss.send("538 5.7.11 Encryption required for requested authentication mechanism"), false
+		ss.send("538 5.7.11 Encryption required for requested authentication mechanism")
+		return false
 	}
 	mech, initial, _ := strings.Cut(arg, " ")
 	if !strings.EqualFold(mech, "PLAIN") {
-		return ss.send("504 5.5.4 Unrecognized authentication type"), false
+		ss.send("504 5.5.4 Unrecognized authentication type")
+		return false
 	}
 	if initial == "" {
 		ss.reply("334 ")
 		var ok bool
 		if initial, ok = ss.readLine(); !ok {
-			return "334", true
+			return true
 		}
 	}
 	dec, err := base64.StdEncoding.DecodeString(initial)
 	parts := strings.Split(string(dec), "\x00")
 	if err != nil || len(parts) != 3 || parts[1] != ss.s.opts.Username || parts[2] != ss.s.opts.Password {
-		return ss.send("535 5.7.8 Authentication credentials invalid"), false
+		ss.send("535 5.7.8 Authentication credentials invalid")
+		return false
 	}
 	ss.authed = true
-	return ss.send("235 2.7.0 Authentication successful"), false
+	ss.send("235 2.7.0 Authentication successful")
+	return false
 }
 
-func (ss *session) mail(arg string) string {
+func (ss *session) mail(arg string) {
 	if ss.s.opts.Username != "" && !ss.authed {
-		return ss.send("530 5.7.0 Authentication required")
+		ss.send("530 5.7.0 Authentication required")
+		return
 	}
 	from, ok := between(arg, "FROM:<", ">")
 	if !ok {
-		return ss.send("501 5.5.4 Syntax: MAIL FROM:<address>")
+		ss.send("501 5.5.4 Syntax: MAIL FROM:<address>")
+		return
 	}
 	ss.cur = &Message{From: from}
-	return ss.send("250 2.1.0 Ok")
+	ss.send("250 2.1.0 Ok")
 }
 
-func (ss *session) rcpt(arg string) string {
+func (ss *session) rcpt(arg string) {
 	to, ok := between(arg, "TO:<", ">")
 	switch {
 	case ss.cur == nil:
-		return ss.send("503 5.5.1 Need MAIL first")
+		ss.send("503 5.5.1 Need MAIL first")
 	case !ok:
-		return ss.send("501 5.5.4 Syntax: RCPT TO:<address>")
+		ss.send("501 5.5.4 Syntax: RCPT TO:<address>")
+	default:
+		ss.cur.To = append(ss.cur.To, to)
+		ss.send("250 2.1.5 Ok")
 	}
-	ss.cur.To = append(ss.cur.To, to)
-	return ss.send("250 2.1.5 Ok")
 }
 
-func (ss *session) data() (string, bool) {
+func (ss *session) data() {
 	if ss.cur == nil || len(ss.cur.To) == 0 {
-		return ss.send("503 5.5.1 Need RCPT first"), false
+		ss.send("503 5.5.1 Need RCPT first")
+		return
 	}
 	ss.content, ss.cur = ss.cur, nil
-	return ss.send("354 End data with <CR><LF>.<CR><LF>"), false
+	ss.send("354 End data with <CR><LF>.<CR><LF>")
 }
 
 // readContent reads a message up to the lone dot, answers it and records
@@ -538,7 +562,8 @@ func (ss *session) readContent() bool {
 		ss.s.t.Errorf("mailtest: message is not RFC 5322: %v", err)
 	}
 	ss.s.recordMessage(ss.n, *msg)
-	ss.s.record(ss.n, Command{Verb: ".", TLS: ss.tls, Reply: ss.send(msg.Reply)})
+	ss.cmd = ss.s.record(ss.n, Command{Verb: ".", TLS: ss.tls})
+	ss.send(msg.Reply)
 	return true
 }
 
