@@ -25,6 +25,7 @@ import (
 	"github.com/veza/veza/platform/events"
 	"github.com/veza/veza/platform/jobs"
 	vlog "github.com/veza/veza/platform/log"
+	"github.com/veza/veza/platform/mail"
 	"github.com/veza/veza/platform/metrics"
 	"github.com/veza/veza/platform/migrate"
 	"github.com/veza/veza/platform/redisclient"
@@ -109,7 +110,7 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		fx.StopTimeout(o.Config.ShutdownTimeout),
 		fx.StartTimeout(time.Minute),
 		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient)))),
-		fx.Provide(metrics.New, newRootStore),
+		fx.Provide(metrics.New, newRootStore, newMailSender),
 	}
 	for _, m := range o.Plan.Enabled {
 		opts = append(opts, rt.moduleOptions(m))
@@ -174,6 +175,12 @@ func newRootStore(cfg *config.Config) (rootStore, error) {
 		return rootStore{}, fmt.Errorf("file storage (STORAGE_BACKEND=%s): %w", cfg.StorageBackend, err)
 	}
 	return rootStore{st}, nil
+}
+
+// newMailSender is the platform's outgoing mail (MAIL_DRIVER), shared by
+// every module: it is in the graph as mail.Sender.
+func newMailSender(cfg *config.Config, log *zap.Logger) (mail.Sender, error) {
+	return mail.New(cfg, log.Named("mail"))
 }
 
 // wireDeps are what wiring a process needs from the graph.

@@ -2,6 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,9 +17,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
-	"github.com/veza/veza/modules/auth/mail"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/jobs"
+	"github.com/veza/veza/platform/mail"
 )
 
 // SendEmailJob mails a verification or reset link.
@@ -28,8 +32,8 @@ const (
 )
 
 // mailJob is the payload of auth:send_email. It names the user, not the
-// token: the job makes the token, so no live token ever sits in the outbox
-// or in Redis.
+// token: the job derives the token (mailer.mailToken), so no live token
+// ever sits in the outbox or in Redis.
 type mailJob struct {
 	Kind   string    `json:"kind"`
 	UserID uuid.UUID `json:"user_id"`
@@ -44,46 +48,65 @@ func (s *Service) queueMailNow(ctx context.Context, kind string, uid uuid.UUID) 
 	return s.queueMail(ctx, s.db, kind, uid)
 }
 
-// mailer builds and sends the module's mails.
+// mailer builds and sends the module's mails through the platform's Sender.
 type mailer struct {
 	store    *store
 	sender   mail.Sender
 	settings *Settings
+	from     string
 	base     string
+	// tokenKey derives the mailed tokens (see mailToken).
+	tokenKey []byte
 	log      *zap.Logger
 	now      func() time.Time
 }
 
-func newSender(s *Settings, log *zap.Logger) (mail.Sender, error) {
-	switch s.MailDriver {
-	case "smtp":
-		return mail.NewSMTP(mail.SMTPConfig{Host: s.SMTPHost, Port: s.SMTPPort, Username: s.SMTPUsername,
-			Password: s.SMTPPassword, Insecure: s.SMTPInsecure, Timeout: 30 * time.Second}), nil
-	case "log":
-		return mail.NewLog(log), nil
-	default:
-		return mail.NewDir(s.MailDir)
-	}
-}
-
-func newMailer(st *store, s *Settings, cfg *config.Config, log *zap.Logger) (*mailer, error) {
-	sender, err := newSender(s, log)
+func newMailer(st *store, s *Settings, cfg *config.Config, sender mail.Sender, log *zap.Logger) (*mailer, error) {
+	key, err := hkdf.Key(sha256.New, []byte(cfg.JWTSecret), nil, mailTokenLabel, sha256.Size)
 	if err != nil {
-		return nil, fmt.Errorf("mail driver %s: %w", s.MailDriver, err)
+		return nil, fmt.Errorf("derive the mail token key: %w", err)
 	}
-	base := strings.TrimRight(cfg.PublicURL, "/")
-	if base == "" {
-		base = "http://localhost:" + fmt.Sprint(cfg.Port)
-	}
-	return &mailer{store: st, sender: sender, settings: s, base: base, log: log, now: time.Now}, nil
+	return &mailer{store: st, sender: sender, settings: s, from: cfg.MailFrom,
+		base: strings.TrimRight(cfg.PublicURL, "/"), tokenKey: key, log: log, now: time.Now}, nil
 }
 
-// handle is the auth:send_email job: it makes a fresh token (a retry makes
-// another; each stays valid until it expires or one is used) and sends it.
+// mailTokenLabel separates the mail token key from every other use of
+// JWT_SECRET. Changing it, or JWT_SECRET, leaves mailed links valid (their
+// hashes are stored) but makes a retry in flight mail a second link.
+const mailTokenLabel = "veza auth: mailed link tokens v1"
+
+// mailToken is the token mailed by the attempt of task taskID.
+//
+// It is derived, not random, because asynq retries a task after a
+// temporary failure (a 451, a timeout that may have followed a delivery):
+// every attempt must mail the same link, and store the same hash, or the
+// user collects several links and the table several live tokens. The task
+// id is stable across retries (the outbox's row id), so the token is too,
+// while no live token is ever written to the outbox or to Redis: without
+// JWT_SECRET the task says nothing about it. A new request (resend, second
+// reset) is a new task, hence a new token.
+func (m *mailer) mailToken(kind string, userID uuid.UUID, taskID string) string {
+	mac := hmac.New(sha256.New, m.tokenKey)
+	mac.Write([]byte(kind + ":" + userID.String() + ":" + taskID))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// handle is the auth:send_email job: it stores the task's token (once:
+// a retry finds it there) and mails its link. A permanent refusal (unknown
+// recipient, invalid message) is not retried; anything else is, with the
+// same link.
 func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	var job mailJob
 	if _, err := jobs.Decode(t, &job); err != nil {
 		return err
+	}
+	kind, ok := m.kinds()[job.Kind]
+	if !ok {
+		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
+	}
+	taskID, ok := asynq.GetTaskID(ctx)
+	if !ok {
+		return fmt.Errorf("%s mail outside a task: no task id to derive its token from: %w", job.Kind, asynq.SkipRetry)
 	}
 	u, err := m.store.userByID(ctx, job.UserID)
 	if errors.Is(err, errNotFound) {
@@ -95,21 +118,32 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
 		return nil
 	}
-	kind, ok := m.kinds()[job.Kind]
-	if !ok {
-		return fmt.Errorf("unknown mail kind %q: %w", job.Kind, asynq.SkipRetry)
-	}
-	token, hash := newOpaqueToken("")
-	if err := m.store.addEmailToken(ctx, u.ID, job.Kind, hash, m.now().Add(kind.ttl)); err != nil {
+	token := m.mailToken(job.Kind, u.ID, taskID)
+	live, err := m.store.addEmailToken(ctx, u.ID, job.Kind, hashToken(token), m.now().Add(kind.ttl))
+	if err != nil {
 		return err
 	}
-	msg := mail.Message{From: m.settings.MailFrom, To: []string{u.Email}, Subject: kind.subject,
+	if !live {
+		// An earlier attempt's link was used, or expired, meanwhile:
+		// mailing it again would only send a dead link.
+		return nil
+	}
+	return m.send(ctx, job.Kind, kind, u, token, taskID)
+}
+
+func (m *mailer) send(ctx context.Context, kindName string, kind mailKind, u *User, token, taskID string) error {
+	msg := mail.Message{From: m.from, To: []string{u.Email}, Subject: kind.subject,
 		Text: fmt.Sprintf(kind.text, u.Username, m.base+kind.path+"?token="+url.QueryEscape(token), human(kind.ttl))}
 	id, err := m.sender.Send(ctx, msg)
 	if err != nil {
-		return fmt.Errorf("send %s mail to user %s: %w", job.Kind, u.ID, err)
+		err = fmt.Errorf("send %s mail to user %s: %w", kindName, u.ID, err)
+		if mail.IsPermanent(err) {
+			return fmt.Errorf("%w (permanent, not retried): %w", err, asynq.SkipRetry)
+		}
+		return err
 	}
-	m.log.Info("mail sent", zap.String("kind", job.Kind), zap.String("user_id", u.ID.String()), zap.String("message_id", id))
+	m.log.Info("mail sent", zap.String("kind", kindName), zap.String("user_id", u.ID.String()),
+		zap.String("task_id", taskID), zap.String("message_id", id))
 	return nil
 }
 

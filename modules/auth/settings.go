@@ -24,17 +24,6 @@ type Settings struct {
 	Issuer   string `yaml:"issuer" env:"JWT_ISSUER"`
 	Audience string `yaml:"audience" env:"JWT_AUDIENCE"`
 
-	// MailDriver is smtp, log or dir.
-	MailDriver   string `yaml:"mail_driver" env:"MAIL_DRIVER"`
-	MailDir      string `yaml:"mail_dir" env:"MAIL_DIR"`
-	MailFrom     string `yaml:"mail_from" env:"MAIL_FROM"`
-	SMTPHost     string `yaml:"smtp_host" env:"SMTP_HOST"`
-	SMTPPort     int    `yaml:"smtp_port" env:"SMTP_PORT"`
-	SMTPUsername string `yaml:"smtp_username" env:"SMTP_USERNAME"`
-	SMTPPassword string `yaml:"smtp_password" env:"SMTP_PASSWORD"`
-	// SMTPInsecure allows a server without STARTTLS (local relays only).
-	SMTPInsecure bool `yaml:"smtp_insecure" env:"SMTP_INSECURE"`
-
 	// Failed-login limits: past them, login answers 429 until the window
 	// that saw the failures ends.
 	MaxFailedLoginsPerAccount int           `yaml:"max_failed_logins_per_account"`
@@ -57,10 +46,6 @@ func defaultSettings() any {
 		ResetTTL:                  time.Hour,
 		Issuer:                    "veza",
 		Audience:                  "veza-api",
-		MailDriver:                "dir",
-		MailDir:                   "var/mail",
-		MailFrom:                  "Veza <no-reply@veza.localhost>",
-		SMTPPort:                  587,
 		MaxFailedLoginsPerAccount: 10,
 		MaxFailedLoginsPerIP:      50,
 		FailedLoginWindow:         15 * time.Minute,
@@ -70,7 +55,7 @@ func defaultSettings() any {
 }
 
 // Validate refuses settings that cannot work.
-func (s *Settings) Validate(env config.Env) error {
+func (s *Settings) Validate(config.Env) error {
 	switch {
 	case s.AccessTTL < time.Minute || s.AccessTTL > 24*time.Hour:
 		return fmt.Errorf("access_ttl %s must be between 1m and 24h", s.AccessTTL)
@@ -86,25 +71,6 @@ func (s *Settings) Validate(env config.Env) error {
 		return errors.New("hash_concurrency must be at least 1")
 	case s.TokenCacheTTL < 0:
 		return errors.New("token_cache_ttl must not be negative")
-	}
-	switch s.MailDriver {
-	case "dir":
-		if s.MailDir == "" {
-			return errors.New("mail_driver dir needs mail_dir (MAIL_DIR)")
-		}
-	case "log":
-	case "smtp":
-		if s.SMTPHost == "" || s.SMTPPort < 1 {
-			return errors.New("mail_driver smtp needs smtp_host (SMTP_HOST) and smtp_port (SMTP_PORT)")
-		}
-		if s.SMTPInsecure && env == config.Production {
-			return errors.New("smtp_insecure is refused in production")
-		}
-	default:
-		return fmt.Errorf("mail_driver %q must be smtp, log or dir (MAIL_DRIVER)", s.MailDriver)
-	}
-	if s.MailFrom == "" {
-		return errors.New("mail_from (MAIL_FROM) must be set")
 	}
 	return nil
 }

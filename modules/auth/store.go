@@ -345,13 +345,24 @@ func (s *store) tokenState(ctx context.Context, userID, sessionID uuid.UUID) (*t
 	return &st, nil
 }
 
-func (s *store) addEmailToken(ctx context.Context, userID uuid.UUID, purpose string, hash []byte, expires time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO auth_email_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`,
+// addEmailToken stores a mailed token's hash once: storing the same hash
+// again (a retried mail job) keeps the first row, and its expiry. live
+// reports whether the stored token can still be used.
+func (s *store) addEmailToken(ctx context.Context, userID uuid.UUID, purpose string, hash []byte, expires time.Time) (live bool, err error) {
+	// The outer SELECT does not see the CTE's insert (one snapshot), hence
+	// the two EXISTS.
+	err = s.db.GetContext(ctx, &live, `
+		WITH ins AS (
+			INSERT INTO auth_email_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (token_hash) DO NOTHING
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins) OR EXISTS (
+			SELECT 1 FROM auth_email_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now())`,
 		hash, userID, purpose, expires)
 	if err != nil {
-		return fmt.Errorf("store %s token: %w", purpose, err)
+		return false, fmt.Errorf("store %s token: %w", purpose, err)
 	}
-	return nil
+	return live, nil
 }
 
 // useEmailToken spends a live token of purpose and returns its user; every

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -111,6 +112,10 @@ type Config struct {
 	SMTPTLS string `mapstructure:"smtp_tls" enum:",starttls,implicit|ssl|tls,opportunistic"`
 	// SMTPInsecure is the older spelling of SMTP_TLS=opportunistic.
 	SMTPInsecure bool `mapstructure:"smtp_insecure"`
+	// SMTPCAFile is a PEM file of CA certificates trusted for the relay's
+	// certificate besides the system's (a private relay). Certificates are
+	// always verified.
+	SMTPCAFile string `mapstructure:"smtp_ca_file"`
 
 	WorkerConcurrency int `mapstructure:"worker_concurrency"`
 	// WorkerPollInterval is how often an idle worker looks for new tasks.
@@ -170,6 +175,7 @@ func defaults() map[string]any {
 		"smtp_password":              "",
 		"smtp_tls":                   "",
 		"smtp_insecure":              false,
+		"smtp_ca_file":               "",
 		"worker_concurrency":         10,
 		"worker_poll_interval":       "100ms",
 		"relay_poll_interval":        "100ms",
@@ -421,7 +427,30 @@ func (c *Config) validateMail() error {
 			return errors.New("config: SMTP_TLS=opportunistic (or SMTP_INSECURE) is refused in production: mail could travel in plaintext; use starttls or implicit")
 		}
 	}
-	return nil
+	_, err := c.SMTPRootCAs()
+	return err
+}
+
+// SMTPRootCAs is the pool the relay's certificate is verified against: the
+// system's, plus SMTP_CA_FILE's certificates when it is set. A nil pool
+// (SMTP_CA_FILE unset) means the system's, as in tls.Config.RootCAs.
+func (c *Config) SMTPRootCAs() (*x509.CertPool, error) {
+	if c.SMTPCAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(c.SMTPCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("config: SMTP_CA_FILE cannot be read (%s); point it at a readable PEM file of CA certificates, or unset it", oneLine(err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		// No system store (a scratch container): the file's CAs alone.
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("config: SMTP_CA_FILE=%s holds no PEM certificate; it must contain \"-----BEGIN CERTIFICATE-----\" blocks", c.SMTPCAFile)
+	}
+	return pool, nil
 }
 
 // SMTPSecurity is SMTP_TLS with its default filled in: implicit on port

@@ -1,10 +1,14 @@
-// Package mail sends the auth module's transactional mails (address
-// verification, password reset) through one of three drivers chosen by
-// MAIL_DRIVER: "smtp" for real delivery, "log" for environments that must not
-// send anything, and "dir" to drop .eml files a developer can open.
+// Package mail is the platform's outgoing mail, shared by every module that
+// sends transactional mail (address verification, password reset,
+// notifications). One Sender per process, chosen by MAIL_DRIVER: "smtp" for
+// real delivery (through github.com/wneessen/go-mail), "log" for
+// environments that must not send anything, and "dir" to drop .eml files a
+// developer can open. The platform provides it to every module; build one
+// with New.
 //
-// Every driver goes through Build, so a message that would be refused in
-// production (bad address, header injection) is refused in development too.
+// Every driver validates a Message the same way, so a message that would be
+// refused in production (bad address, header injection) is refused in
+// development too.
 package mail
 
 import (
@@ -33,7 +37,7 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidMessage, fmt.Sprintf(format, args...))
 }
 
-// Message is what the auth module hands to a Sender: plain data, so that it
+// Message is what a module hands to a Sender: plain data, so that it
 // can travel in a job payload and be rendered the same way by every driver.
 type Message struct {
 	// From is one RFC 5322 mailbox, e.g. "Veza <no-reply@veza.local>"; its
@@ -59,18 +63,32 @@ type Message struct {
 	Headers map[string]string
 }
 
-// built is a rendered message plus the envelope the SMTP driver needs.
+// prepared is a validated Message: parsed addresses, checked headers and
+// its Message-ID and date. Every driver starts from it, so that a message
+// refused by one driver is refused by all of them.
+type prepared struct {
+	from    *mail.Address
+	to      []*mail.Address
+	subject string
+	text    string
+	html    string
+	extra   []header // sorted by name
+	id      string   // with angle brackets
+	date    time.Time
+}
+
+// built is a message rendered by Build, plus its Message-ID and recipients.
 type built struct {
-	raw  []byte
-	id   string
-	from string   // envelope sender (bare address)
-	to   []string // envelope recipients (bare addresses)
+	raw []byte
+	id  string
+	to  []string // envelope recipients (bare addresses)
 }
 
 // Build renders m as RFC 5322 bytes (CRLF line endings, quoted-printable
 // UTF-8 bodies) dated now, with a fresh Message-ID on domain (the From
 // address's domain when domain is empty). It is exported so that callers and
-// tests can see exactly what a driver would send.
+// tests can see exactly what the dir driver writes; the smtp driver sends the
+// same message rendered by go-mail.
 func Build(m Message, now time.Time, domain string) (raw []byte, messageID string, err error) {
 	b, err := build(m, now, domain)
 	if err != nil {
@@ -89,20 +107,26 @@ var reserved = map[string]bool{
 type header struct{ name, value string }
 
 func build(m Message, now time.Time, domain string) (*built, error) {
+	p, err := prepare(m, now, domain)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := render(p)
+	if err != nil {
+		return nil, err
+	}
+	return &built{raw: raw, id: p.id, to: p.recipients()}, nil
+}
+
+// prepare validates m and fixes its Message-ID and date.
+func prepare(m Message, now time.Time, domain string) (*prepared, error) {
 	from, err := parseAddress(m.From)
 	if err != nil {
 		return nil, invalidf("From: %v", err)
 	}
-	if len(m.To) == 0 {
-		return nil, invalidf("no recipient")
-	}
-	to := make([]*mail.Address, 0, len(m.To))
-	for _, s := range m.To {
-		a, err := parseAddress(s)
-		if err != nil {
-			return nil, invalidf("To: %v", err)
-		}
-		to = append(to, a)
+	to, err := parseRecipients(m.To)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkHeaderValue("Subject", m.Subject); err != nil {
 		return nil, err
@@ -113,103 +137,146 @@ func build(m Message, now time.Time, domain string) (*built, error) {
 	if !utf8.ValidString(m.Text) || !utf8.ValidString(m.HTML) {
 		return nil, invalidf("body is not valid UTF-8")
 	}
-
-	id := ""
-	extra := make([]header, 0, len(m.Headers))
-	seen := make(map[string]bool, len(m.Headers))
-	for name, value := range m.Headers {
-		if err := checkHeaderName(name); err != nil {
+	extra, id, err := extraHeaders(m.Headers)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		if id, err = newMessageID(from, domain); err != nil {
 			return nil, err
+		}
+	}
+	return &prepared{from: from, to: to, subject: m.Subject, text: m.Text, html: m.HTML,
+		extra: extra, id: id, date: now.UTC()}, nil
+}
+
+func parseRecipients(list []string) ([]*mail.Address, error) {
+	if len(list) == 0 {
+		return nil, invalidf("no recipient")
+	}
+	to := make([]*mail.Address, 0, len(list))
+	for _, s := range list {
+		a, err := parseAddress(s)
+		if err != nil {
+			return nil, invalidf("To: %v", err)
+		}
+		to = append(to, a)
+	}
+	return to, nil
+}
+
+// extraHeaders checks the caller's header fields and takes the Message-ID
+// out of them.
+func extraHeaders(h map[string]string) (extra []header, id string, err error) {
+	extra = make([]header, 0, len(h))
+	seen := make(map[string]bool, len(h))
+	for name, value := range h {
+		if err := checkHeaderName(name); err != nil {
+			return nil, "", err
 		}
 		lower := strings.ToLower(name)
 		if seen[lower] {
-			return nil, invalidf("header %q given twice", name)
+			return nil, "", invalidf("header %q given twice", name)
 		}
 		seen[lower] = true
 		if reserved[lower] {
-			return nil, invalidf("header %q is set by Build from the Message fields", name)
+			return nil, "", invalidf("header %q is set by Build from the Message fields", name)
 		}
 		if err := checkHeaderValue(name, value); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if lower == "message-id" {
 			if id, err = parseMessageID(value); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			continue
 		}
 		extra = append(extra, header{name, value})
 	}
 	sort.Slice(extra, func(i, j int) bool { return extra[i].name < extra[j].name })
+	return extra, id, nil
+}
 
-	if id == "" {
-		if domain == "" {
-			domain = from.Address[strings.LastIndexByte(from.Address, '@')+1:]
-		}
-		if err := checkDomain(domain); err != nil {
-			return nil, invalidf("Message-ID: %v", err)
-		}
-		// 26 base32 characters: 130 random bits, unique without coordination
-		// between processes, and safe in a file name.
-		id = "<" + rand.Text() + "@" + domain + ">"
+func newMessageID(from *mail.Address, domain string) (string, error) {
+	if domain == "" {
+		domain = from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	}
+	if err := checkDomain(domain); err != nil {
+		return "", invalidf("Message-ID: %v", err)
+	}
+	// 26 base32 characters: 130 random bits, unique without coordination
+	// between processes, and safe in a file name.
+	return "<" + rand.Text() + "@" + domain + ">", nil
+}
 
-	toList := make([]string, len(to))
-	envTo := make([]string, len(to))
-	for i, a := range to {
+// recipients are the envelope recipients: bare addresses.
+func (p *prepared) recipients() []string {
+	out := make([]string, len(p.to))
+	for i, a := range p.to {
+		out[i] = a.Address
+	}
+	return out
+}
+
+// render writes p as RFC 5322 bytes.
+func render(p *prepared) ([]byte, error) {
+	toList := make([]string, len(p.to))
+	for i, a := range p.to {
 		toList[i] = a.String()
-		envTo[i] = a.Address
 	}
-
 	var buf bytes.Buffer
 	hw := headerWriter{buf: &buf}
-	hw.write("Date", now.UTC().Format(time.RFC1123Z))
-	hw.write("From", from.String())
+	hw.write("Date", p.date.Format(time.RFC1123Z))
+	hw.write("From", p.from.String())
 	hw.write("To", strings.Join(toList, ", "))
-	hw.write("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
-	hw.write("Message-ID", id)
+	hw.write("Subject", mime.QEncoding.Encode("utf-8", p.subject))
+	hw.write("Message-ID", p.id)
 	hw.write("MIME-Version", "1.0")
-	for _, h := range extra {
+	for _, h := range p.extra {
 		hw.write(h.name, mime.QEncoding.Encode("utf-8", h.value))
 	}
-	if m.HTML == "" {
+	if p.html == "" {
 		hw.write("Content-Type", "text/plain; charset=utf-8")
 		hw.write("Content-Transfer-Encoding", "quoted-printable")
 		if hw.err != nil {
 			return nil, hw.err
 		}
 		buf.WriteString("\r\n")
-		if err := writeQP(&buf, m.Text); err != nil {
+		if err := writeQP(&buf, p.text); err != nil {
 			return nil, err
 		}
-	} else {
-		mw := multipart.NewWriter(&buf) // random boundary from crypto/rand
-		hw.write("Content-Type", mime.FormatMediaType("multipart/alternative",
-			map[string]string{"boundary": mw.Boundary()}))
-		if hw.err != nil {
-			return nil, hw.err
+		return buf.Bytes(), nil
+	}
+	mw := multipart.NewWriter(&buf) // random boundary from crypto/rand
+	hw.write("Content-Type", mime.FormatMediaType("multipart/alternative",
+		map[string]string{"boundary": mw.Boundary()}))
+	if hw.err != nil {
+		return nil, hw.err
+	}
+	buf.WriteString("\r\n")
+	if err := writeAlternatives(mw, p.text, p.html); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeAlternatives(mw *multipart.Writer, text, html string) error {
+	for _, part := range []struct{ ctype, body string }{
+		{"text/plain; charset=utf-8", text},
+		{"text/html; charset=utf-8", html},
+	} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {part.ctype},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return err
 		}
-		buf.WriteString("\r\n")
-		for _, p := range []struct{ ctype, body string }{
-			{"text/plain; charset=utf-8", m.Text},
-			{"text/html; charset=utf-8", m.HTML},
-		} {
-			w, err := mw.CreatePart(textproto.MIMEHeader{
-				"Content-Type":              {p.ctype},
-				"Content-Transfer-Encoding": {"quoted-printable"},
-			})
-			if err != nil {
-				return nil, err
-			}
-			if err := writeQP(w, p.body); err != nil {
-				return nil, err
-			}
-		}
-		if err := mw.Close(); err != nil { // ends with "--boundary--\r\n"
-			return nil, err
+		if err := writeQP(w, part.body); err != nil {
+			return err
 		}
 	}
-	return &built{raw: buf.Bytes(), id: id, from: from.Address, to: envTo}, nil
+	return mw.Close() // ends with "--boundary--\r\n"
 }
 
 // writeQP writes s quoted-printable encoded: lines come out at most 76

@@ -68,21 +68,3 @@ func TestLogDriver(t *testing.T) {
 		t.Errorf("nil logger: %v", err)
 	}
 }
-
-func TestNew(t *testing.T) {
-	if s, err := New(Config{Driver: DriverLog}, zap.NewNop()); err != nil || s == nil {
-		t.Errorf("log: %v", err)
-	}
-	if s, err := New(Config{Driver: DriverDir, Dir: t.TempDir()}, nil); err != nil || s == nil {
-		t.Errorf("dir: %v", err)
-	}
-	if s, err := New(Config{Driver: DriverSMTP, SMTP: SMTPConfig{Host: "smtp.example.com"}}, nil); err != nil || s == nil {
-		t.Errorf("smtp: %v", err)
-	}
-	if _, err := New(Config{Driver: DriverSMTP}, nil); err == nil {
-		t.Errorf("smtp without host accepted")
-	}
-	if _, err := New(Config{Driver: "sendmail"}, nil); err == nil || !strings.Contains(err.Error(), "sendmail") {
-		t.Errorf("unknown driver: %v", err)
-	}
-}
