@@ -285,6 +285,9 @@ func decodeSettings(m Module, fromFile map[string]any, env config.Env, lookupEnv
 	for k, v := range fromFile {
 		input[k] = v
 	}
+	if err := platformKeys(m.Name, rv.Elem().Type(), fromFile); err != nil {
+		return nil, err
+	}
 	envs := settingsEnv(m.Name, rv.Elem().Type())
 	for key, names := range envs {
 		for _, name := range names {
@@ -337,6 +340,28 @@ func settingsEnv(module string, t reflect.Type) map[string][]string {
 		}
 	}
 	return out
+}
+
+// platformKeys refuses, with the fix, module settings that are platform
+// configuration (mail_driver, s3_bucket: services every module shares),
+// as an older modules.yaml may still set them under a module.
+func platformKeys(module string, t reflect.Type, fromFile map[string]any) error {
+	own := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		own[settingKey(t.Field(i))] = true
+	}
+	var moved []string
+	for k := range fromFile {
+		if !own[k] && config.IsKey(k) {
+			moved = append(moved, k)
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	sort.Strings(moved)
+	return fmt.Errorf("modules.%s.settings sets %s, which is platform configuration now (shared by every module); fix: remove it from modules.yaml and set %s in the environment or config/<APP_ENV>.yaml",
+		module, strings.Join(moved, ", "), strings.ToUpper(strings.Join(moved, ", ")))
 }
 
 // settingKey is a settings field's key in modules.yaml.

@@ -138,3 +138,36 @@ func TestPrefixConflicts(t *testing.T) {
 		t.Fatalf("conflicts = %q", got)
 	}
 }
+
+// Settings that moved to the platform (mail, storage) are refused under a
+// module with the fix, not as a bare "unknown key".
+func TestPlatformSettingUnderAModule(t *testing.T) {
+	m := Module{Name: "box", Settings: func() any { return &settings{} }}
+	_, err := plan(t, New(m), "modules:\n  box: {enabled: true, settings: {mail_driver: smtp, s3_bucket: b}}\n", nil)
+	want := "modules.box.settings sets mail_driver, s3_bucket, which is platform configuration now (shared by every module); fix: remove it from modules.yaml and set MAIL_DRIVER, S3_BUCKET in the environment"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type choice struct {
+	Mode string `yaml:"mode" enum:"fast,safe|careful"`
+}
+
+// A module's enumerated settings take any letter case and name their
+// choices when wrong, like the platform's.
+func TestModuleEnumSettings(t *testing.T) {
+	m := Module{Name: "box", Settings: func() any { return &choice{Mode: "fast"} }}
+	p, err := plan(t, New(m), "", map[string]string{"VEZA_BOX_MODE": "Careful # the slow one"})
+	if err != nil || p.Settings["box"].(*choice).Mode != "safe" {
+		t.Fatalf("mode: %v %+v", err, p)
+	}
+	p, err = plan(t, New(m), "", map[string]string{"VEZA_BOX_MODE": ""})
+	if err != nil || p.Settings["box"].(*choice).Mode != "fast" {
+		t.Fatalf("an empty variable must leave the default: %v", err)
+	}
+	_, err = plan(t, New(m), "", map[string]string{"VEZA_BOX_MODE": "turbo"})
+	if err == nil || !strings.Contains(err.Error(), `modules.box.settings.mode (VEZA_BOX_MODE)="turbo" must be fast or safe (any letter case)`) {
+		t.Fatalf("bad choice: %v", err)
+	}
+}

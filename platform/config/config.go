@@ -572,3 +572,10 @@ func EnvNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// IsKey reports whether key (as written in config/*.yaml: mail_driver) is a
+// platform setting.
+func IsKey(key string) bool {
+	_, ok := defaults()[key]
+	return ok
+}
