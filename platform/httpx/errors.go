@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -163,7 +162,7 @@ func WriteError(c *fiber.Ctx, log *zap.Logger, err error) {
 	he := AsError(err)
 	if he.Status >= 500 && log != nil {
 		log.Error("request failed", zap.String("request_id", RequestID(c)),
-			zap.String("method", strings.Clone(c.Method())), zap.String("path", LogPath(c)),
+			zap.String("method", methodName(c.Method())), zap.String("path", LogPath(c)),
 			zap.Int("status", he.Status), zap.Error(err))
 	}
 	if he.RetryAfter > 0 {

@@ -15,30 +15,64 @@ import (
 // and fail there as a 500; checking it once here covers every route,
 // present and future, instead of each handler. JSON bodies are checked by
 // Bind, multipart fields by the handlers that read them.
+//
+// Almost every request is plain ASCII without escapes; that is checked on
+// the raw bytes in one pass, and only other requests are decoded and
+// checked part by part.
 func CleanInput() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !clean(c.Context().Path()) {
-			return badEncoding("path", "the path")
-		}
-		var bad *Error
-		c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-			if bad == nil && (!clean(k) || !clean(v)) {
-				bad = badEncoding(printable(k), "the query parameter "+printable(k))
+		if !plainASCII(c.Request().Header.RequestURI(), '%') {
+			if err := checkURI(c); err != nil {
+				return err
 			}
-		})
-		if bad != nil {
-			return bad
 		}
-		c.Request().Header.VisitAll(func(k, v []byte) {
-			if bad == nil && !clean(v) {
-				bad = badEncoding(string(k), "the header "+string(k))
+		if raw := c.Request().Header.RawHeaders(); len(raw) == 0 || !plainASCII(raw, 0) {
+			if err := checkHeaders(c); err != nil {
+				return err
 			}
-		})
-		if bad != nil {
-			return bad
 		}
 		return c.Next()
 	}
+}
+
+// plainASCII reports whether b holds only ASCII bytes other than NUL and
+// also (unless 0) other than escape.
+func plainASCII(b []byte, escape byte) bool {
+	for _, c := range b {
+		if c == 0 || c >= 0x80 || (escape != 0 && c == escape) {
+			return false
+		}
+	}
+	return true
+}
+
+func checkURI(c *fiber.Ctx) error {
+	if !clean(c.Context().Path()) {
+		return badEncoding("path", "the path")
+	}
+	var bad *Error
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		if bad == nil && (!clean(k) || !clean(v)) {
+			bad = badEncoding(printable(k), "the query parameter "+printable(k))
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	return nil
+}
+
+func checkHeaders(c *fiber.Ctx) error {
+	var bad *Error
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if bad == nil && !clean(v) {
+			bad = badEncoding(string(k), "the header "+string(k))
+		}
+	})
+	if bad != nil {
+		return bad
+	}
+	return nil
 }
 
 func clean(b []byte) bool {

@@ -54,6 +54,28 @@ func LogPath(c *fiber.Ctx) string {
 	return redactPath(ri.Pattern, path, ri.Secret)
 }
 
+// methodName returns the method as a string of its own: a constant for
+// the usual ones, a copy otherwise (see LogPath).
+func methodName(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return strings.Clone(m)
+}
+
 // redactPath replaces the segments of path that pattern names as secret
 // parameters. Past a wildcard segments no longer line up, so the rest is
 // redacted whole.
@@ -168,7 +190,7 @@ func AccessLog(log *zap.Logger, obs HTTPObserver) fiber.Handler {
 		if ce := log.Check(level, "request"); ce != nil {
 			ce.Write(
 				zap.String("request_id", RequestID(c)),
-				zap.String("method", strings.Clone(c.Method())),
+				zap.String("method", methodName(c.Method())),
 				zap.String("path", LogPath(c)),
 				zap.String("route", ri.Pattern),
 				zap.String("module", ri.Module),
