@@ -20,6 +20,7 @@ import (
 
 	"github.com/veza/veza/migrations"
 	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/buildinfo"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/events"
@@ -60,19 +61,21 @@ type BuildOptions struct {
 
 // Runtime is one built process: start it, stop it, or inspect what it holds.
 type Runtime struct {
-	role    Role
-	client  *asynq.Client
-	cfg     *config.Config
-	plan    *Plan
-	log     *zap.Logger
-	fx      *fx.App
-	reg     *registry
-	pool    *sqlx.DB
-	rdb     redis.UniversalClient
-	addr    net.Addr
-	addrMu  sync.Mutex
-	server  *fiber.App
-	started bool
+	role   Role
+	client *asynq.Client
+	cfg    *config.Config
+	plan   *Plan
+	log    *zap.Logger
+	fx     *fx.App
+	reg    *registry
+	pool   *sqlx.DB
+	rdb    redis.UniversalClient
+	addr   net.Addr
+	addrMu sync.Mutex
+	// metricsAddr is METRICS_ADDR's listener once started.
+	metricsAddr string
+	server      *fiber.App
+	started     bool
 }
 
 // Build assembles the fx application of one process from the plan's enabled
@@ -201,6 +204,8 @@ func (r *Runtime) wire(d wireDeps) error {
 	if err != nil {
 		return err
 	}
+	r.watchState(d.Metrics)
+	r.wireMetricsServer(d.LC, d.Metrics)
 	loops := append(r.platformLoops(d.Metrics, subs), contrib.Backgrounds...)
 	checks := r.wireLoops(d.LC, d.Metrics, loops)
 	if r.role.Has(RoleWorker) {
@@ -320,7 +325,7 @@ func (r *Runtime) RunUntilSignal(ctx context.Context) error {
 		_ = r.Stop(stopCtx)
 		return err
 	}
-	r.log.Info("started", zap.String("modules", moduleList(r.plan)), zap.String("addr", r.Addr()))
+	r.log.Info("started", zap.String("version", buildinfo.String()), zap.String("modules", moduleList(r.plan)), zap.String("addr", r.Addr()))
 	select {
 	case sig := <-r.Done():
 		r.log.Info("stopping", zap.String("signal", sig.Signal.String()))

@@ -128,6 +128,13 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	}, contrib.Checks...)
 	checks = append(checks, loopChecks...)
 	h := health.New(string(r.cfg.Env), r.plan.Names(), checks)
+	m.WatchReadiness(func(ctx context.Context) map[string]bool {
+		out := map[string]bool{}
+		for name, res := range h.Run(ctx) {
+			out[name] = res.Status == "up"
+		}
+		return out
+	})
 	tag := func(pattern string) fiber.Handler {
 		return httpx.Tag(&httpx.RouteInfo{Module: PlatformModule, Pattern: pattern})
 	}
@@ -135,7 +142,9 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	srv.Get("/healthz", tag("/healthz"), h.Live)
 	srv.Get("/readyz", tag("/readyz"), h.Ready)
 	srv.Get("/status", tag("/status"), h.Status)
-	srv.Get("/metrics", tag("/metrics"), m.Handler())
+	if _, onAPI := r.cfg.MetricsListener(); onAPI {
+		srv.Get("/metrics", tag("/metrics"), m.Handler())
+	}
 	doc := openapi.Build(openapi.Info{
 		Title:       "Veza API",
 		Version:     buildinfo.String(),

@@ -125,6 +125,12 @@ type Config struct {
 	// OutboxRetention is how long dispatched outbox rows are kept.
 	OutboxRetention time.Duration `mapstructure:"outbox_retention"`
 
+	// MetricsAddr is where /metrics is served on a listener of its own
+	// ("127.0.0.1:9090", ":9090"); "off" serves it nowhere. Unset: on the
+	// API port in development and test, on :9090 in staging and
+	// production, where the API port never serves it.
+	MetricsAddr string `mapstructure:"metrics_addr"`
+
 	// ModulesFile is the modules.yaml to read (VEZA_MODULES_FILE).
 	ModulesFile string `mapstructure:"veza_modules_file"`
 }
@@ -181,6 +187,7 @@ func defaults() map[string]any {
 		"relay_poll_interval":        "100ms",
 		"outbox_retention":           "168h",
 		"veza_modules_file":          "modules.yaml",
+		"metrics_addr":               "",
 	}
 }
 
@@ -388,6 +395,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("config: APP_PUBLIC_URL=%q must be an absolute http or https URL (e.g. https://veza.example.com)", c.PublicURL)
 	}
+	if addr, _ := c.MetricsListener(); addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("config: METRICS_ADDR=%q must be host:port (\":9090\", \"127.0.0.1:9090\") or off", c.MetricsAddr)
+		}
+	}
 	if err := c.validateStorage(); err != nil {
 		return err
 	}
@@ -465,6 +477,24 @@ func (c *Config) SMTPSecurity() string {
 		return "implicit"
 	}
 	return "starttls"
+}
+
+// DefaultMetricsAddr is where staging and production serve /metrics when
+// METRICS_ADDR is unset.
+const DefaultMetricsAddr = ":9090"
+
+// MetricsListener says where /metrics is served: on a listener of its own
+// at addr, or (onAPI) on the API port; neither when METRICS_ADDR is "off".
+func (c *Config) MetricsListener() (addr string, onAPI bool) {
+	switch {
+	case strings.EqualFold(c.MetricsAddr, "off"):
+		return "", false
+	case c.MetricsAddr != "":
+		return c.MetricsAddr, false
+	case c.Env.IsLocal():
+		return "", true
+	}
+	return DefaultMetricsAddr, false
 }
 
 // Addr is the listen address for the HTTP server.

@@ -23,7 +23,10 @@ func New(cfg *config.Config) (*zap.Logger, error) {
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
 	if cfg.LogFormat == "console" {
-		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		if isTerminal(os.Stderr) {
+			encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
@@ -31,4 +34,11 @@ func New(cfg *config.Config) (*zap.Logger, error) {
 	core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), level)
 	return zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.ErrorLevel)).
 		With(zap.String("env", string(cfg.Env))), nil
+}
+
+// isTerminal reports whether f is a terminal: colour codes are for people
+// watching one, and garble files, pipes and log collectors.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

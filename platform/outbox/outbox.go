@@ -71,3 +71,19 @@ func Prune(ctx context.Context, pool *sqlx.DB, retention time.Duration) (int64, 
 	}
 	return res.RowsAffected()
 }
+
+// Backlog returns how many rows wait to be relayed and how old the oldest
+// is (0 when none), for the platform's metrics.
+func Backlog(ctx context.Context, pool *sqlx.DB) (int64, time.Duration, error) {
+	var row struct {
+		N   int64   `db:"n"`
+		Age float64 `db:"age"`
+	}
+	err := pool.GetContext(ctx, &row, `SELECT count(*) AS n,
+		coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
+		FROM outbox WHERE dispatched_at IS NULL`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("outbox backlog: %w", err)
+	}
+	return row.N, time.Duration(row.Age * float64(time.Second)), nil
+}
