@@ -145,11 +145,7 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	if _, onAPI := r.cfg.MetricsListener(); onAPI {
 		srv.Get("/metrics", tag("/metrics"), m.Handler())
 	}
-	doc := openapi.Build(openapi.Info{
-		Title:       "Veza API",
-		Version:     buildinfo.String(),
-		Description: "Modules enabled in this deployment: " + strings.Join(r.plan.Names(), ", "),
-	}, operations(contrib.Routes), mergeFragments(contrib.Components))
+	doc := openapi.Build(r.openAPIInfo(), operations(contrib.Routes), mergeFragments(contrib.Components))
 	spec, err := openapi.JSONHandler(doc)
 	if err != nil {
 		return fmt.Errorf("openapi document: %w", err)
@@ -159,6 +155,21 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	srv.Get("/docs", tag("/docs"), docs)
 	srv.Get("/docs/*", tag("/docs/*"), docs)
 	return nil
+}
+
+// openAPIInfo describes the document: this deployment's address as its
+// server, each enabled module as a tag.
+func (r *Runtime) openAPIInfo() openapi.Info {
+	info := openapi.Info{
+		Title:       "Veza API",
+		Version:     buildinfo.String(),
+		Description: "Modules enabled in this deployment: " + strings.Join(r.plan.Names(), ", "),
+		ServerURL:   r.cfg.PublicURL,
+	}
+	for _, m := range r.plan.Enabled {
+		info.Tags = append(info.Tags, openapi.Tag{Name: m.Name, Description: m.Description})
+	}
+	return info
 }
 
 func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {

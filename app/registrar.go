@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -46,6 +48,8 @@ type Route struct {
 	// the access log and error logs show them as [redacted].
 	Secret []string
 	Doc    openapi.Operation
+	// apiKey marks a route that checks the internal API key itself.
+	apiKey bool
 }
 
 // RouteOption adjusts a route at registration.
@@ -89,6 +93,36 @@ func SecretParam(names ...string) RouteOption {
 	return func(r *Route) { r.Secret = append(r.Secret, names...) }
 }
 
+// InternalKey documents that the route authenticates the caller with the
+// X-Internal-API-Key header (checked by the handler: Veza's own services).
+func InternalKey() RouteOption { return func(r *Route) { r.apiKey = true } }
+
+// OperationID names the operation "<module>.<name>" in the OpenAPI
+// document. By default the name is the handler method's ("list" for
+// h.list); closures need this option.
+func OperationID(name string) RouteOption {
+	return func(r *Route) { r.Doc.ID = r.Module + "." + name }
+}
+
+// PathParam documents a path parameter: its schema (a Go value or a JSON
+// schema map) and description. Undocumented ones are strings, with format
+// uuid when named id or *_id.
+func PathParam(name, description string, schema any) RouteOption {
+	return func(r *Route) {
+		if r.Doc.PathParams == nil {
+			r.Doc.PathParams = map[string]openapi.Param{}
+		}
+		r.Doc.PathParams[name] = openapi.Param{Name: name, Description: description, Schema: schema}
+	}
+}
+
+// RequestRequires marks request body fields the handler requires that
+// its type does not mark with `validate:"required"` (an input type shared
+// by create and update, say).
+func RequestRequires(fields ...string) RouteOption {
+	return func(r *Route) { r.Doc.RequestRequired = append(r.Doc.RequestRequired, fields...) }
+}
+
 // Use adds middleware in front of the handler.
 func Use(mw ...fiber.Handler) RouteOption {
 	return func(r *Route) { r.Middleware = append(r.Middleware, mw...) }
@@ -116,6 +150,50 @@ func Response(status int, description string, v any) RouteOption {
 func Query(name, description string, required bool) RouteOption {
 	return func(r *Route) {
 		r.Doc.Query = append(r.Doc.Query, openapi.Param{Name: name, Description: description, Required: required})
+	}
+}
+
+// QueryParam documents a query parameter with its schema (a Go value or a
+// JSON schema map: {"type": "integer", "minimum": 1}).
+func QueryParam(name, description string, required bool, schema any) RouteOption {
+	return func(r *Route) {
+		r.Doc.Query = append(r.Doc.Query, openapi.Param{Name: name, Description: description, Required: required, Schema: schema})
+	}
+}
+
+// QueryEnum documents a query parameter that takes one of values.
+func QueryEnum(name, description string, values ...string) RouteOption {
+	enum := make([]any, len(values))
+	for i, v := range values {
+		enum[i] = v
+	}
+	return QueryParam(name, description, false, map[string]any{"type": "string", "enum": enum})
+}
+
+// QueryUUID documents a query parameter holding an id.
+func QueryUUID(name, description string) RouteOption {
+	return QueryParam(name, description, false, map[string]any{"type": "string", "format": "uuid"})
+}
+
+// Paged documents a keyset-paged list's ?limit= and ?cursor= (package
+// page reads them).
+func Paged() RouteOption {
+	return func(r *Route) {
+		QueryParam("limit", "items per page", false,
+			map[string]any{"type": "integer", "minimum": 1, "maximum": 100, "default": 20})(r)
+		QueryParam("cursor", "next_cursor of the previous page; absent for the first page", false,
+			map[string]any{"type": "string"})(r)
+	}
+}
+
+// BinaryResponse documents an answer whose body is not JSON, in each of
+// mediaTypes ("audio/*", "application/octet-stream").
+func BinaryResponse(status int, description string, mediaTypes ...string) RouteOption {
+	return func(r *Route) {
+		if r.Doc.Responses == nil {
+			r.Doc.Responses = map[int]openapi.Response{}
+		}
+		r.Doc.Responses[status] = openapi.Response{Description: description, ContentType: strings.Join(mediaTypes, ",")}
 	}
 }
 
@@ -320,7 +398,20 @@ func (r *Registrar) Handle(method, path string, h fiber.Handler, opts ...RouteOp
 		o(&rt)
 	}
 	rt.Doc.Method, rt.Doc.Path, rt.Doc.Module = rt.Method, rt.Path, r.module
-	rt.Doc.Auth, rt.Doc.Roles = rt.Auth, rt.Roles
+	rt.Doc.Roles = rt.Roles
+	switch {
+	case rt.Auth:
+		rt.Doc.Security = openapi.Bearer
+	case rt.OptionalAuth:
+		rt.Doc.Security = openapi.OptionalBearer
+	case rt.Doc.Security == openapi.Public && rt.apiKey:
+		rt.Doc.Security = openapi.APIKey
+	}
+	if rt.Doc.ID == "" {
+		if name := handlerName(h); name != "" {
+			rt.Doc.ID = r.module + "." + name
+		}
+	}
 	r.reg.add(func(c *Contributions) error {
 		if !strings.HasPrefix(path, "/") {
 			return fmt.Errorf("module %s: route path %q must start with /", r.module, path)
@@ -451,4 +542,22 @@ func (r *Registrar) Command(name, summary string, run CommandFunc) {
 		c.Commands = append(c.Commands, Command{Module: r.module, Name: strings.Join(words, " "), Summary: summary, Run: run})
 		return nil
 	})
+}
+
+// handlerName is the name of the method h is bound to ("list" for
+// h.list), or "" for a closure or plain function.
+func handlerName(h fiber.Handler) string {
+	f := runtime.FuncForPC(reflect.ValueOf(h).Pointer())
+	if f == nil {
+		return ""
+	}
+	full := f.Name() // ".../modules/tracks.(*handler).list-fm"
+	if !strings.HasSuffix(full, "-fm") {
+		return ""
+	}
+	name := strings.TrimSuffix(full[strings.LastIndexByte(full, '.')+1:], "-fm")
+	if name == "" || strings.HasPrefix(name, "func") {
+		return ""
+	}
+	return name
 }

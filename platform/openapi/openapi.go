@@ -42,10 +42,12 @@ type Operation struct {
 	Summary string
 	// Description explains the operation in more detail.
 	Description string
-	// Auth reports whether the route needs an "Authorization: Bearer <JWT>"
-	// header. Such operations get the bearerAuth security requirement and
-	// document the 401 and 403 responses.
-	Auth bool
+	// ID is the operationId, such as "tracks.list"; when empty one is made
+	// from the module, the method and the path.
+	ID string
+	// Security says how callers authenticate; the zero value is Public.
+	// Bearer operations document the 401 and 403 responses.
+	Security Security
 	// Roles optionally lists the roles allowed to call the operation. They
 	// are appended to the description and listed in the x-roles extension.
 	Roles []string
@@ -58,6 +60,12 @@ type Operation struct {
 	// Responses documents the responses by status code. When it is empty
 	// a plain 200 response is documented.
 	Responses map[int]Response
+	// RequestRequired names request body fields the handler requires
+	// beyond those its type marks with `validate:"required"`.
+	RequestRequired []string
+	// PathParams documents path parameters by name. Others are strings,
+	// with format uuid when named "id" or ending in "_id".
+	PathParams map[string]Param
 	// Query lists the query parameters.
 	Query []Param
 	// Headers lists the request header parameters.
@@ -77,8 +85,48 @@ type Response struct {
 	Schema any
 	// ContentType is the media type of the body, "application/json" when
 	// empty. Bodies of other types, such as "audio/mpeg", are documented
-	// as they are, without the success envelope.
+	// as they are, without the success envelope; several such types are
+	// separated by commas ("audio/*,application/octet-stream").
 	ContentType string
+}
+
+// Security is how an operation authenticates its callers.
+type Security int
+
+// The kinds of Security. Public operations say so (security: []) rather
+// than inheriting a default, as clients and linters need.
+const (
+	// Public operations take no credentials.
+	Public Security = iota
+	// Bearer operations need "Authorization: Bearer <access JWT>".
+	Bearer
+	// OptionalBearer operations answer anyone, and more to a caller that
+	// sends a token (a private track to its owner).
+	OptionalBearer
+	// APIKey operations need the X-Internal-API-Key header (callbacks
+	// from Veza's own services).
+	APIKey
+)
+
+// Scheme names in components.securitySchemes.
+const (
+	BearerScheme = "bearer"
+	APIKeyScheme = "internalKey"
+	// APIKeyHeader carries the internal API key.
+	APIKeyHeader = "X-Internal-API-Key"
+)
+
+// securityRequirement is the operation's security list.
+func (s Security) requirement() []any {
+	switch s {
+	case Bearer:
+		return []any{map[string]any{BearerScheme: []any{}}}
+	case OptionalBearer:
+		return []any{map[string]any{}, map[string]any{BearerScheme: []any{}}}
+	case APIKey:
+		return []any{map[string]any{APIKeyScheme: []any{}}}
+	}
+	return []any{}
 }
 
 // Param describes a query or header parameter of an Operation.
@@ -102,6 +150,14 @@ type Info struct {
 	Description string
 	// ServerURL, when not empty, is listed as the document's only server.
 	ServerURL string
+	// Tags describe the modules, whose names tag their operations.
+	Tags []Tag
+}
+
+// Tag describes one tag (a module) of the document.
+type Tag struct {
+	Name        string
+	Description string
 }
 
 // errorSchemaRef is the JSON reference of the shared error envelope schema.
@@ -172,7 +228,10 @@ func Build(info Info, ops []Operation, components map[string]any) map[string]any
 		if _, dup := item[e.method]; dup {
 			continue
 		}
-		id := operationID(e.op.Module, e.method, e.path)
+		id := e.op.ID
+		if id == "" {
+			id = operationID(e.op.Module, e.method, e.path)
+		}
 		if usedIDs[id] {
 			base := id
 			for n := 2; usedIDs[id]; n++ {
@@ -186,9 +245,17 @@ func Build(info Info, ops []Operation, components map[string]any) map[string]any
 		item[e.method] = buildOperation(e.op, id, e.params)
 	}
 
+	described := map[string]string{}
+	for _, t := range info.Tags {
+		described[t.Name] = t.Description
+	}
 	tags := make([]any, 0, len(tagSet))
 	for _, name := range slices.Sorted(maps.Keys(tagSet)) {
-		tags = append(tags, map[string]any{"name": name})
+		tag := map[string]any{"name": name}
+		if d := described[name]; d != "" {
+			tag["description"] = d
+		}
+		tags = append(tags, tag)
 	}
 
 	doc := map[string]any{
@@ -231,13 +298,11 @@ func buildOperation(op Operation, id string, pathParams []pathParam) map[string]
 	if op.Deprecated {
 		o["deprecated"] = true
 	}
-	if op.Auth {
-		o["security"] = []any{map[string]any{"bearerAuth": []any{}}}
-	}
+	o["security"] = op.Security.requirement()
 
 	var params []any
 	for _, p := range pathParams {
-		params = append(params, p.object())
+		params = append(params, p.object(op.PathParams[p.name]))
 	}
 	for _, p := range op.Query {
 		params = append(params, paramObject("query", p))
@@ -256,7 +321,7 @@ func buildOperation(op Operation, id string, pathParams []pathParam) map[string]
 		}
 		o["requestBody"] = map[string]any{
 			"required": true,
-			"content":  map[string]any{ct: map[string]any{"schema": Schema(op.Request)}},
+			"content":  map[string]any{ct: map[string]any{"schema": requestSchema(op.Request, op.RequestRequired)}},
 		}
 	}
 
@@ -268,7 +333,7 @@ func buildOperation(op Operation, id string, pathParams []pathParam) map[string]
 		responses[strconv.Itoa(code)] = responseObject(code, r)
 	}
 	errorCodes := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusTooManyRequests}
-	if op.Auth {
+	if op.Security == Bearer || op.Security == APIKey {
 		errorCodes = append(errorCodes, http.StatusUnauthorized, http.StatusForbidden)
 	}
 	if op.Request != nil {
@@ -322,7 +387,11 @@ func responseObject(code int, r Response) map[string]any {
 		if r.Schema != nil {
 			schema = Schema(r.Schema)
 		}
-		obj["content"] = map[string]any{r.ContentType: map[string]any{"schema": schema}}
+		content := map[string]any{}
+		for ct := range strings.SplitSeq(r.ContentType, ",") {
+			content[strings.TrimSpace(ct)] = map[string]any{"schema": schema}
+		}
+		obj["content"] = content
 	case code >= 200 && code < 300:
 		ct := r.ContentType
 		if ct == "" {
@@ -388,11 +457,17 @@ func defaultComponents() map[string]any {
 	str := map[string]any{"type": "string"}
 	return map[string]any{
 		"securitySchemes": map[string]any{
-			"bearerAuth": map[string]any{
+			BearerScheme: map[string]any{
 				"type":         "http",
 				"scheme":       "bearer",
 				"bearerFormat": "JWT",
-				"description":  "Send the access token as \"Authorization: Bearer <JWT>\".",
+				"description":  "The access token from POST /api/v1/auth/login, as \"Authorization: Bearer <JWT>\".",
+			},
+			APIKeyScheme: map[string]any{
+				"type":        "apiKey",
+				"in":          "header",
+				"name":        APIKeyHeader,
+				"description": "The internal API key shared with Veza's own services (STREAM_SERVER_INTERNAL_API_KEY).",
 			},
 		},
 		"schemas": map[string]any{

@@ -49,11 +49,11 @@ func sampleOps() []Operation {
 	return []Operation{
 		{Method: "GET", Path: "/api/v1/tracks/:id", Module: "tracks", Summary: "Get a track",
 			Responses: map[int]Response{200: {Schema: trackIn{}}}},
-		{Method: "POST", Path: "/api/v1/tracks", Module: "tracks", Auth: true, Roles: []string{"admin", "editor"},
+		{Method: "POST", Path: "/api/v1/tracks", Module: "tracks", Security: Bearer, Roles: []string{"admin", "editor"},
 			Request: &trackIn{}, Responses: map[int]Response{201: {Description: "Created", Schema: trackIn{}}}},
 		{Method: "GET", Path: "/files/*", Module: "files",
 			Responses: map[int]Response{200: {ContentType: "audio/mpeg"}}},
-		{Method: "DELETE", Path: "/api/v1/tracks/:id", Module: "tracks", Auth: true,
+		{Method: "DELETE", Path: "/api/v1/tracks/:id", Module: "tracks", Security: Bearer,
 			Responses: map[int]Response{204: {}}},
 		{Method: "GET", Path: "/health", Module: "health", Query: []Param{{Name: "verbose", Schema: true}},
 			Headers: []Param{{Name: "X-Trace", Required: true}}},
@@ -197,18 +197,24 @@ func TestBuildTags(t *testing.T) {
 	}
 }
 
-func TestBuildSecurityOnlyOnAuth(t *testing.T) {
-	doc := roundTrip(t, Build(Info{}, sampleOps(), nil))
+// Every operation says how it authenticates, as clients and linters need:
+// [] when public, the bearer scheme when a token is needed, either when it
+// is optional, the internal key's apiKey scheme for callbacks.
+func TestBuildSecurity(t *testing.T) {
+	ops := append(sampleOps(),
+		Operation{Method: "GET", Path: "/api/v1/tracks/:id/status", Module: "tracks", Security: OptionalBearer},
+		Operation{Method: "POST", Path: "/api/v1/internal/tracks/:id/ready", Module: "tracks", Security: APIKey})
+	doc := roundTrip(t, Build(Info{}, ops, nil))
 	if _, ok := doc["security"]; ok {
-		t.Error("document-wide security set; only Auth operations need a token")
+		t.Error("document-wide security set; each operation says its own")
 	}
 	post := getMap(t, doc, "paths", "/api/v1/tracks", "post")
 	sec, _ := post["security"].([]any)
 	if len(sec) != 1 {
 		t.Fatalf("security = %v", post["security"])
 	}
-	if _, ok := sec[0].(map[string]any)["bearerAuth"]; !ok {
-		t.Errorf("security = %v, want bearerAuth", sec)
+	if _, ok := sec[0].(map[string]any)["bearer"]; !ok {
+		t.Errorf("security = %v, want bearer", sec)
 	}
 	resp := getMap(t, post, "responses")
 	for _, code := range []string{"401", "403", "422"} {
@@ -221,8 +227,14 @@ func TestBuildSecurityOnlyOnAuth(t *testing.T) {
 	}
 
 	getOp := getMap(t, doc, "paths", "/api/v1/tracks/{id}", "get")
-	if _, ok := getOp["security"]; ok {
-		t.Error("public operation has a security requirement")
+	if sec, ok := getOp["security"].([]any); !ok || len(sec) != 0 {
+		t.Errorf("public operation: security = %v, want []", getOp["security"])
+	}
+	if sec, _ := getMap(t, doc, "paths", "/api/v1/tracks/{id}/status", "get")["security"].([]any); len(sec) != 2 || len(sec[0].(map[string]any)) != 0 {
+		t.Errorf("optional bearer: security = %v, want [{}, {bearer: []}]", sec)
+	}
+	if sec, _ := getMap(t, doc, "paths", "/api/v1/internal/tracks/{id}/ready", "post")["security"].([]any); len(sec) != 1 || sec[0].(map[string]any)["internalKey"] == nil {
+		t.Errorf("internal key: security = %v", sec)
 	}
 	resp = getMap(t, getOp, "responses")
 	for _, code := range []string{"401", "403", "422"} {
@@ -236,9 +248,13 @@ func TestBuildSecurityOnlyOnAuth(t *testing.T) {
 		}
 	}
 
-	scheme := getMap(t, doc, "components", "securitySchemes", "bearerAuth")
+	scheme := getMap(t, doc, "components", "securitySchemes", "bearer")
 	if scheme["type"] != "http" || scheme["scheme"] != "bearer" || scheme["bearerFormat"] != "JWT" {
-		t.Errorf("bearerAuth = %v", scheme)
+		t.Errorf("bearer = %v", scheme)
+	}
+	key := getMap(t, doc, "components", "securitySchemes", "internalKey")
+	if key["type"] != "apiKey" || key["in"] != "header" || key["name"] != "X-Internal-API-Key" {
+		t.Errorf("internalKey = %v", key)
 	}
 }
 
@@ -469,8 +485,8 @@ func TestComponentsMerge(t *testing.T) {
 		t.Error("Go value in schemas not converted")
 	}
 	sec := getMap(t, doc, "components", "securitySchemes")
-	if _, ok := sec["bearerAuth"]; !ok {
-		t.Error("bearerAuth lost in merge")
+	if _, ok := sec["bearer"]; !ok {
+		t.Error("bearer lost in merge")
 	}
 	if _, ok := sec["apiKey"]; !ok {
 		t.Error("apiKey not merged")
@@ -718,5 +734,37 @@ func TestDocsAssetsSelfContained(t *testing.T) {
 	}
 	if strings.Count(s, "{")-strings.Count(s, "}") != 0 || strings.Count(s, "(")-strings.Count(s, ")") != 0 {
 		t.Error("app.js has unbalanced braces or parentheses")
+	}
+}
+
+// A request body requires only what the handler requires (validate:
+// "required", or the route's RequestRequired); an answer requires every
+// field encoding/json always writes, null ones included; an empty answer
+// is {} and nothing else.
+func TestRequestAndAnswerRequired(t *testing.T) {
+	type in struct {
+		URL    *string   `json:"url" validate:"required"`
+		Events *[]string `json:"events"`
+		Note   string    `json:"note"`
+	}
+	type out struct {
+		Secret  string  `json:"secret"`
+		Expires *string `json:"expires_at"`
+		Hint    string  `json:"hint,omitempty"`
+	}
+	doc := roundTrip(t, Build(Info{}, []Operation{{Method: "POST", Path: "/w", Module: "m", Security: Bearer,
+		Request: in{}, RequestRequired: []string{"events"},
+		Responses: map[int]Response{201: {Schema: out{}}, 202: {Schema: struct{}{}}}}}, nil))
+	req := get(t, doc, "paths", "/w", "post", "requestBody", "content", "application/json", "schema", "required")
+	if !reflect.DeepEqual(req, []any{"url", "events"}) {
+		t.Errorf("request required = %v, want [url events]", req)
+	}
+	data := get(t, doc, "paths", "/w", "post", "responses", "201", "content", "application/json", "schema", "properties", "data").(map[string]any)
+	if got := data["required"]; !reflect.DeepEqual(got, []any{"secret", "expires_at"}) {
+		t.Errorf("answer required = %v, want [secret expires_at]", got)
+	}
+	empty := get(t, doc, "paths", "/w", "post", "responses", "202", "content", "application/json", "schema", "properties", "data").(map[string]any)
+	if empty["additionalProperties"] != false || empty["type"] != "object" {
+		t.Errorf("empty answer = %v", empty)
 	}
 }

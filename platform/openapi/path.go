@@ -21,8 +21,16 @@ type pathParam struct {
 // says that the route also answers without it. Emitting a second path
 // without the segment would be more exact, but would double the entries
 // the reader has to look through for little gain.
-func (p pathParam) object() map[string]any {
+// object returns the parameter object; doc, when it has a schema or a
+// description, documents the parameter as the route declared it.
+func (p pathParam) object(doc Param) map[string]any {
 	schema := map[string]any{"type": "string"}
+	if p.name == "id" || strings.HasSuffix(p.name, "_id") {
+		schema["format"] = "uuid"
+	}
+	if doc.Schema != nil {
+		schema = Schema(doc.Schema)
+	}
 	var notes []string
 	for c := range strings.SplitSeq(p.constraint, ";") {
 		name, arg, _ := strings.Cut(c, "(")
@@ -52,6 +60,9 @@ func (p pathParam) object() map[string]any {
 		notes = append(notes, "Optional: the route also answers without this segment.")
 	}
 	obj := map[string]any{"name": p.name, "in": "path", "required": true, "schema": schema}
+	if doc.Description != "" {
+		notes = append([]string{doc.Description}, notes...)
+	}
 	if len(notes) > 0 {
 		obj["description"] = strings.Join(notes, " ")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,9 +30,12 @@ var (
 // json.Marshaler are described by an empty schema (any value) and those
 // that implement only encoding.TextMarshaler as strings.
 //
-// A field is required when its `validate` tag has the "required" rule, or
-// when it is neither a pointer nor tagged omitempty or omitzero. A
-// `doc:"..."` tag becomes the field's description.
+// Schema describes an answer: a field is required whenever encoding/json
+// always writes it, that is unless it is tagged omitempty or omitzero (a
+// pointer is written as null: nullable, and still required), so a strict
+// client reads it without an undefined check. A struct without fields is
+// an object with additionalProperties false. A `doc:"..."` tag becomes the
+// field's description.
 //
 // A pointer at the top level is dereferenced without making the schema
 // nullable: a body is documented by what it points to. A nil v yields the
@@ -47,12 +51,43 @@ func Schema(v any) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return typeSchema(t, map[reflect.Type]bool{})
+	return typeSchema(t, &walk{seen: map[reflect.Type]bool{}})
 }
 
-// typeSchema returns the schema of t. seen holds the struct types being
+// requestSchema describes a request body: a field is required only when
+// the handler requires it, which its `validate:"required"` tag says (and
+// httpx.Bind enforces), or when extra names it at the top level.
+func requestSchema(v any, extra []string) map[string]any {
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := typeSchema(t, &walk{seen: map[reflect.Type]bool{}, request: true})
+	if len(extra) > 0 {
+		req, _ := s["required"].([]any)
+		for _, name := range extra {
+			if !slices.Contains(req, any(name)) {
+				req = append(req, name)
+			}
+		}
+		s["required"] = req
+	}
+	return s
+}
+
+// walk is the state of one description: the struct types being described
+// (to stop recursive types), and whether it describes a request.
+type walk struct {
+	seen    map[reflect.Type]bool
+	request bool
+}
+
+// typeSchema returns the schema of t. w holds the struct types being
 // described, to stop recursive types.
-func typeSchema(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
+func typeSchema(t reflect.Type, w *walk) map[string]any {
 	switch t {
 	case timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
@@ -60,7 +95,7 @@ func typeSchema(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
 		return map[string]any{}
 	}
 	if t.Kind() == reflect.Pointer {
-		s := typeSchema(t.Elem(), seen)
+		s := typeSchema(t.Elem(), w)
 		if len(s) > 0 {
 			s["nullable"] = true
 		}
@@ -94,16 +129,16 @@ func typeSchema(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
 			!t.Elem().Implements(jsonMarshalerType) && !t.Elem().Implements(textMarshalerType) {
 			return map[string]any{"type": "string", "format": "byte"}
 		}
-		s := map[string]any{"type": "array", "items": typeSchema(t.Elem(), seen)}
+		s := map[string]any{"type": "array", "items": typeSchema(t.Elem(), w)}
 		if t.Kind() == reflect.Array {
 			s["minItems"] = t.Len()
 			s["maxItems"] = t.Len()
 		}
 		return s
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": typeSchema(t.Elem(), seen)}
+		return map[string]any{"type": "object", "additionalProperties": typeSchema(t.Elem(), w)}
 	case reflect.Struct:
-		return structSchema(t, seen)
+		return structSchema(t, w)
 	}
 	// Interfaces, and kinds encoding/json cannot encode: any value.
 	return map[string]any{}
@@ -118,15 +153,15 @@ type field struct {
 }
 
 // structSchema returns the object schema of the struct type t.
-func structSchema(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
-	if seen[t] {
+func structSchema(t reflect.Type, w *walk) map[string]any {
+	if w.seen[t] {
 		return map[string]any{"type": "object", "description": "Recursive: same shape as " + t.String() + "."}
 	}
-	seen[t] = true
-	defer delete(seen, t)
+	w.seen[t] = true
+	defer delete(w.seen, t)
 
 	var fields []field
-	collectFields(t, 0, seen, &fields)
+	collectFields(t, 0, w, &fields)
 
 	// Like encoding/json, a shallower field hides deeper ones of the same
 	// name; among fields of equal depth, the first one wins here.
@@ -155,12 +190,15 @@ func structSchema(t reflect.Type, seen map[reflect.Type]bool) map[string]any {
 	if len(required) > 0 {
 		s["required"] = required
 	}
+	if len(props) == 0 {
+		s["additionalProperties"] = false // an empty answer: {}
+	}
 	return s
 }
 
 // collectFields appends the JSON fields of the struct type t, found at
 // the given embedding depth, to out.
-func collectFields(t reflect.Type, depth int, seen map[reflect.Type]bool, out *[]field) {
+func collectFields(t reflect.Type, depth int, w *walk, out *[]field) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag := sf.Tag.Get("json")
@@ -177,10 +215,10 @@ func collectFields(t reflect.Type, depth int, seen map[reflect.Type]bool, out *[
 			if et.Kind() == reflect.Struct && et != timeType &&
 				!et.Implements(jsonMarshalerType) && !reflect.PointerTo(et).Implements(jsonMarshalerType) &&
 				!et.Implements(textMarshalerType) && !reflect.PointerTo(et).Implements(textMarshalerType) {
-				if !seen[et] {
-					seen[et] = true
-					collectFields(et, depth+1, seen, out)
-					delete(seen, et)
+				if !w.seen[et] {
+					w.seen[et] = true
+					collectFields(et, depth+1, w, out)
+					delete(w.seen, et)
 				}
 				continue
 			}
@@ -201,15 +239,15 @@ func collectFields(t reflect.Type, depth int, seen map[reflect.Type]bool, out *[
 				schema["nullable"] = true
 			}
 		} else {
-			schema = typeSchema(ft, seen)
+			schema = typeSchema(ft, w)
 		}
 		if d := sf.Tag.Get("doc"); d != "" {
 			schema["description"] = d
 		}
 
-		required := ft.Kind() != reflect.Pointer && !hasOption(opts, "omitempty") && !hasOption(opts, "omitzero")
-		if hasOption(sf.Tag.Get("validate"), "required") {
-			required = true
+		required := !hasOption(opts, "omitempty") && !hasOption(opts, "omitzero")
+		if w.request {
+			required = hasOption(sf.Tag.Get("validate"), "required")
 		}
 		*out = append(*out, field{name: name, depth: depth, schema: schema, required: required})
 	}
