@@ -25,22 +25,21 @@ const (
 
 // WAV format tags (RIFF/WAVE fmt chunk).
 const (
-	wavPCM        = 0x0001
-	wavFloat      = 0x0003
-	wavExtensible = 0xFFFE
+	tagPCM        = 0x0001
+	tagFloat      = 0x0003
+	tagExtensible = 0xFFFE
 )
 
 // WriteWAV writes a PCM WAV file holding a sine wave of freq Hz at
 // WAVAmplitude, the same on every channel, lasting seconds (rounded to whole
 // samples), with bits of 8, 16, 24 or 32 (integer PCM).
 //
-// It exists so that tests, this package's and the tracks module's, can make
-// real uploads of any size: it streams through w in 64 KiB blocks, so a
+// It streams through w in 64 KiB blocks, so a
 // 200 MB file costs no more memory than a small one. Files whose data would
 // not fit a RIFF size (4 GiB) are refused.
 func WriteWAV(w io.Writer, sampleRate, channels, bits int, seconds float64, freq float64) error {
 	if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) || math.IsNaN(freq) || math.IsInf(freq, 0) {
-		return errors.New("audiotest: seconds and freq must be finite, seconds >= 0")
+		return errors.New("audiotest: WriteWAV: seconds and freq must be finite, seconds >= 0")
 	}
 	spec := WAVSpec{
 		Rate:     sampleRate,
@@ -69,6 +68,26 @@ type WAVSpec struct {
 // signal(i, ch), clipped to [-1, 1]: for tests that need a waveform of
 // their own (silence, steps, one loud channel) or an unusual header.
 func WriteSignal(w io.Writer, s WAVSpec, signal func(i int64, ch int) float64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	block := s.Channels * s.Bits / 8
+	fmtLen := 16
+	if s.Extensible {
+		fmtLen = 40
+	}
+	hdrLen := 12 + 8 + fmtLen + 8
+	dataLen := s.Frames * int64(block)
+	if dataLen > math.MaxUint32-int64(hdrLen) {
+		return fmt.Errorf("audiotest: %d frames do not fit a WAV file", s.Frames)
+	}
+	if _, err := w.Write(s.header(fmtLen, hdrLen, dataLen)); err != nil {
+		return fmt.Errorf("audiotest: write header: %w", err)
+	}
+	return s.writeSamples(w, block, signal)
+}
+
+func (s WAVSpec) check() error {
 	if s.Rate < 1 || s.Rate > MaxSampleRate {
 		return fmt.Errorf("audiotest: sample rate %d out of range", s.Rate)
 	}
@@ -82,30 +101,27 @@ func WriteSignal(w io.Writer, s WAVSpec, signal func(i int64, ch int) float64) e
 	if !okBits {
 		return fmt.Errorf("audiotest: %d-bit samples not supported", s.Bits)
 	}
-	bytesPer := s.Bits / 8
-	block := s.Channels * bytesPer
-	fmtLen := 16
-	if s.Extensible {
-		fmtLen = 40
+	if s.Frames < 0 {
+		return fmt.Errorf("audiotest: %d frames", s.Frames)
 	}
-	hdrLen := 12 + 8 + fmtLen + 8
-	dataLen := s.Frames * int64(block)
-	if s.Frames < 0 || dataLen > math.MaxUint32-int64(hdrLen) {
-		return fmt.Errorf("audiotest: %d frames do not fit a WAV file", s.Frames)
-	}
+	return nil
+}
 
+// header is the RIFF header, fmt chunk and data chunk header.
+func (s WAVSpec) header(fmtLen, hdrLen int, dataLen int64) []byte {
+	block := s.Channels * s.Bits / 8
 	le := binary.LittleEndian
 	h := make([]byte, 0, hdrLen)
 	h = append(h, "RIFF"...)
 	h = le.AppendUint32(h, uint32(int64(hdrLen)-8+dataLen))
 	h = append(h, "WAVEfmt "...)
 	h = le.AppendUint32(h, uint32(fmtLen))
-	tag := uint16(wavPCM)
+	tag := uint16(tagPCM)
 	if s.Float {
-		tag = wavFloat
+		tag = tagFloat
 	}
 	if s.Extensible {
-		h = le.AppendUint16(h, wavExtensible)
+		h = le.AppendUint16(h, tagExtensible)
 	} else {
 		h = le.AppendUint16(h, tag)
 	}
@@ -122,42 +138,43 @@ func WriteSignal(w io.Writer, s WAVSpec, signal func(i int64, ch int) float64) e
 		h = append(h, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71)
 	}
 	h = append(h, "data"...)
-	h = le.AppendUint32(h, uint32(dataLen))
-	if _, err := w.Write(h); err != nil {
-		return err
-	}
+	return le.AppendUint32(h, uint32(dataLen))
+}
 
+// writeSamples streams the data chunk in 64 KiB blocks, so that a file of
+// any size costs the same memory.
+func (s WAVSpec) writeSamples(w io.Writer, block int, signal func(i int64, ch int) float64) error {
 	buf := make([]byte, 0, (64<<10)/block*block)
 	for i := int64(0); i < s.Frames; i++ {
 		for ch := range s.Channels {
-			v := max(-1, min(1, signal(i, ch)))
-			switch {
-			case s.Float && s.Bits == 32:
-				buf = le.AppendUint32(buf, math.Float32bits(float32(v)))
-			case s.Float:
-				buf = le.AppendUint64(buf, math.Float64bits(v))
-			case s.Bits == 8:
-				buf = append(buf, byte(128+int(math.Round(v*127))))
-			case s.Bits == 16:
-				buf = le.AppendUint16(buf, uint16(int16(math.Round(v*math.MaxInt16))))
-			case s.Bits == 24:
-				x := int32(math.Round(v * (1<<23 - 1)))
-				buf = append(buf, byte(x), byte(x>>8), byte(x>>16))
-			default:
-				buf = le.AppendUint32(buf, uint32(int32(math.Round(v*math.MaxInt32))))
-			}
+			buf = s.appendSample(buf, max(-1, min(1, signal(i, ch))))
 		}
-		if len(buf)+block > cap(buf) {
+		if len(buf)+block > cap(buf) || i == s.Frames-1 {
 			if _, err := w.Write(buf); err != nil {
-				return err
+				return fmt.Errorf("audiotest: write samples: %w", err)
 			}
 			buf = buf[:0]
 		}
 	}
-	if len(buf) > 0 {
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-	}
 	return nil
+}
+
+// appendSample encodes v, in [-1, 1], in the spec's sample format.
+func (s WAVSpec) appendSample(buf []byte, v float64) []byte {
+	le := binary.LittleEndian
+	switch {
+	case s.Float && s.Bits == 32:
+		return le.AppendUint32(buf, math.Float32bits(float32(v)))
+	case s.Float:
+		return le.AppendUint64(buf, math.Float64bits(v))
+	case s.Bits == 8:
+		return append(buf, byte(128+int(math.Round(v*127))))
+	case s.Bits == 16:
+		return le.AppendUint16(buf, uint16(int16(math.Round(v*math.MaxInt16))))
+	case s.Bits == 24:
+		x := int32(math.Round(v * (1<<23 - 1)))
+		return append(buf, byte(x), byte(x>>8), byte(x>>16))
+	default:
+		return le.AppendUint32(buf, uint32(int32(math.Round(v*math.MaxInt32))))
+	}
 }
