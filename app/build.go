@@ -290,13 +290,12 @@ func (r *Runtime) close() {
 	r.rdb.Close()
 }
 
-// publicEventTypes lists the events declared by the enabled modules.
+// publicEventTypes lists the public (not Internal) events declared by the
+// enabled modules: what wildcard subscribers receive.
 func publicEventTypes(p *Plan) []string {
 	var out []string
 	for _, m := range p.Enabled {
-		for _, e := range m.Events {
-			out = append(out, e.Type)
-		}
+		out = append(out, m.publicEvents()...)
 	}
 	sort.Strings(out)
 	return out

@@ -40,6 +40,9 @@ func newService(st *store, s *Settings, cfg *config.Config, plan *app.Plan, queu
 	svc := &Service{store: st, settings: s, env: cfg.Env, queue: queue, log: log, now: time.Now, known: map[string]bool{}}
 	for _, m := range plan.Enabled {
 		for _, e := range m.Events {
+			if e.Internal {
+				continue // for by-name subscribers only, never sent out
+			}
 			svc.catalog = append(svc.catalog, e)
 			svc.known[e.Type] = true
 		}
