@@ -107,12 +107,19 @@ func (l *loop) start() {
 	go l.supervise(ctx)
 }
 
+// interrupt cancels the loop's ctx, if it was started.
+func (l *loop) interrupt() {
+	if l.cancel != nil {
+		l.cancel()
+	}
+}
+
 // stop cancels the loop and waits for it until ctx ends.
 func (l *loop) stop(ctx context.Context) error {
 	if l.cancel == nil {
 		return nil // never started
 	}
-	l.cancel()
+	l.interrupt()
 	select {
 	case <-l.finished:
 		return nil
@@ -255,7 +262,7 @@ func (g *loopGroup) stopAll(ctx context.Context) error {
 	rest, cancelRest := beforeDeadline(ctx, 20)
 	defer cancelRest()
 	for j := i; j >= 0; j-- {
-		g.loops[j].cancel()
+		g.loops[j].interrupt()
 	}
 	for ; i >= 0; i-- {
 		if err := g.loops[i].stop(rest); err != nil {
