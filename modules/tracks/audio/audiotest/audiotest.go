@@ -55,13 +55,16 @@ func WriteWAV(w io.Writer, sampleRate, channels, bits int, seconds float64, freq
 
 // WAVSpec describes a WAV file for WriteSignal.
 type WAVSpec struct {
+	// Rate is in Hz; Bits is per sample: 8, 16, 24 or 32 (32 or 64 with
+	// Float).
 	Rate, Channels, Bits int
 	// Float writes IEEE float samples (Bits 32 or 64) instead of integers.
 	Float bool
 	// Extensible writes a WAVE_FORMAT_EXTENSIBLE header, as multichannel
 	// encoders do.
 	Extensible bool
-	Frames     int64
+	// Frames is the length in samples per channel.
+	Frames int64
 }
 
 // WriteSignal streams a WAV file whose sample (frame i, channel ch) is
