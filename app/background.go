@@ -40,12 +40,15 @@ var loopName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
 
 // Background runs run for as long as the process serves: started after the
 // module's requirements (and their loops), stopped in reverse order within
-// SHUTDOWN_TIMEOUT by cancelling ctx. run must return when ctx ends. An
-// error or a panic is logged, counted (veza_background_loop_failures_total)
-// and the loop restarted with a growing delay (100ms doubling to 30s); while
-// it is down /readyz fails naming "<module>.<name>". Returning nil ends the
-// loop for good. This is the only way a module runs goroutines that outlive
-// a request or a job.
+// SHUTDOWN_TIMEOUT by cancelling ctx, each once the one after it has
+// returned. run must return when ctx ends; one that does not is abandoned
+// when the timeout runs out, and Runtime.Stop names it. An error or a panic
+// is logged, counted (veza_background_loop_failures_total) and the loop
+// restarted with a growing delay (100ms doubling to 30s, each wait jittered
+// down to no less than half); while it is down, and until it has run for a
+// second, /readyz fails naming "<module>.<name>". Returning nil ends the
+// loop for good, and it no longer counts for readiness. This is the only way
+// a module runs goroutines that outlive a request or a job.
 func (r *Registrar) Background(name string, run func(ctx context.Context) error, opts ...BackgroundOption) {
 	b := Background{Module: r.module, Name: name, Run: run}
 	for _, o := range opts {
@@ -104,13 +107,28 @@ func (l *loop) start() {
 	go l.supervise(ctx)
 }
 
+// interrupt cancels the loop's ctx, if it was started.
+func (l *loop) interrupt() {
+	if l.cancel != nil {
+		l.cancel()
+	}
+}
+
 // stop cancels the loop and waits for it until ctx ends.
 func (l *loop) stop(ctx context.Context) error {
-	l.cancel()
+	if l.cancel == nil {
+		return nil // never started
+	}
+	l.interrupt()
 	select {
 	case <-l.finished:
 		return nil
 	case <-ctx.Done():
+	}
+	select {
+	case <-l.finished: // it returned as time ran out
+		return nil
+	default:
 		l.log.Error("background loop did not stop within the shutdown timeout")
 		return fmt.Errorf("background loop %s did not stop: %w", l.name(), ctx.Err())
 	}
@@ -129,7 +147,7 @@ func (l *loop) supervise(ctx context.Context) {
 		}
 		if err == nil {
 			l.log.Info("background loop finished")
-			l.setRunning(false, nil)
+			l.end()
 			return
 		}
 		l.setRunning(false, err)
@@ -175,6 +193,15 @@ func (l *loop) setRunning(running bool, failure error) {
 	l.metrics.LoopUp.WithLabelValues(l.b.Module, l.b.Name).Set(up)
 }
 
+// end records that the loop returned nil: it is done, not down, so an
+// earlier failure no longer fails readiness.
+func (l *loop) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running, l.lastErr = false, nil
+	l.metrics.LoopUp.WithLabelValues(l.b.Module, l.b.Name).Set(0)
+}
+
 // errLoopDown is what /readyz reports for a loop waiting to be restarted.
 var errLoopDown = errors.New("background loop down")
 
@@ -190,9 +217,74 @@ func (l *loop) check(context.Context) error {
 	return fmt.Errorf("%w: %v", errLoopDown, l.lastErr)
 }
 
+// loopGroup holds the loops of a process: started in order, stopped in
+// reverse under one lifecycle hook. One hook rather than one per loop
+// because fx, once its stop context has ended, returns a bare deadline
+// error and skips the hooks left: the loop that overran would go unnamed
+// and the loops registered before it would never be cancelled.
+type loopGroup struct {
+	loops []*loop
+	once  sync.Once
+	err   error
+}
+
+func (g *loopGroup) start(context.Context) error {
+	for _, l := range g.loops {
+		l.start()
+	}
+	return nil
+}
+
+// stop stops the loops once; later calls wait for the first and return its
+// result.
+func (g *loopGroup) stop(ctx context.Context) error {
+	g.once.Do(func() { g.err = g.stopAll(ctx) })
+	return g.err
+}
+
+// stopAll stops the loops in reverse order, each after the one before has
+// returned, until nine tenths of the time left are spent. A loop still
+// running then is abandoned, and the ones not yet stopped are cancelled
+// together and given half of the rest, so that stopAll returns before ctx
+// ends with the names of the loops that did not stop.
+func (g *loopGroup) stopAll(ctx context.Context) error {
+	inOrder, cancel := beforeDeadline(ctx, 10)
+	defer cancel()
+	var errs []error
+	i := len(g.loops) - 1
+	for ; i >= 0; i-- {
+		if err := g.loops[i].stop(inOrder); err != nil {
+			errs = append(errs, err)
+			i--
+			break
+		}
+	}
+	rest, cancelRest := beforeDeadline(ctx, 20)
+	defer cancelRest()
+	for j := i; j >= 0; j-- {
+		g.loops[j].interrupt()
+	}
+	for ; i >= 0; i-- {
+		if err := g.loops[i].stop(rest); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// beforeDeadline returns ctx ending 1/part of its remaining time early; ctx
+// itself when it has no deadline.
+func beforeDeadline(ctx context.Context, part int) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/time.Duration(part)))
+}
+
 // wireLoops starts the loops that belong in this process, in registration
-// order (platform first, then modules in dependency order), each stopped in
-// reverse order by fx. It returns their readiness checks.
+// order (platform first, then modules in dependency order), and stops them
+// in reverse (see loopGroup). It returns their readiness checks.
 func (r *Runtime) wireLoops(lc fx.Lifecycle, m *metrics.Metrics, loops []Background) []health.Check {
 	var checks []health.Check
 	for _, b := range loops {
@@ -204,11 +296,14 @@ func (r *Runtime) wireLoops(lc fx.Lifecycle, m *metrics.Metrics, loops []Backgro
 			continue
 		}
 		l := newLoop(b, r.log.Named("background"), m)
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error { l.start(); return nil },
-			OnStop:  l.stop,
-		})
+		r.loops.loops = append(r.loops.loops, l)
 		checks = append(checks, health.Check{Name: l.name(), Module: b.Module, Fn: l.check})
 	}
+	lc.Append(fx.Hook{
+		OnStart: r.loops.start,
+		// Runtime.Stop reports the loops' error: fx would lose it (see
+		// loopGroup).
+		OnStop: func(ctx context.Context) error { _ = r.loops.stop(ctx); return nil },
+	})
 	return checks
 }

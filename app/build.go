@@ -72,9 +72,10 @@ type Runtime struct {
 	rdb    redis.UniversalClient
 	addr   net.Addr
 	addrMu sync.Mutex
+	server *fiber.App
+	loops  *loopGroup
 	// metricsAddr is METRICS_ADDR's listener once started.
 	metricsAddr string
-	server      *fiber.App
 	started     bool
 }
 
@@ -103,7 +104,7 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{role: o.Role, cfg: o.Config, plan: o.Plan, log: log, reg: &registry{}, pool: pool, rdb: rdb,
-		client: asynq.NewClientFromRedisClient(rdb)}
+		client: asynq.NewClientFromRedisClient(rdb), loops: &loopGroup{}}
 	var freezeErr error
 	// The root holds what the platform shares: configuration, pools,
 	// metrics. The asynq client and the unscoped file store are not in the
@@ -267,12 +268,17 @@ func (r *Runtime) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops everything in reverse order within SHUTDOWN_TIMEOUT, draining
-// in-flight requests and tasks, then closes the pools.
+// Stop stops everything in reverse order within ctx (SHUTDOWN_TIMEOUT in
+// serve and worker), draining in-flight requests and tasks, then closes the
+// pools. Its error names the background loops that did not stop in time.
 func (r *Runtime) Stop(ctx context.Context) error {
 	var err error
 	if r.started {
 		err = r.fx.Stop(ctx)
+		// The loops' hook may not have run (fx skips the hooks left once
+		// ctx has ended) or may have lost its error to fx's: stopping them
+		// here again cancels any left and returns what the hook found.
+		err = errors.Join(r.loops.stop(ctx), err)
 	}
 	r.close()
 	return err
@@ -296,7 +302,8 @@ func (r *Runtime) close() {
 	r.rdb.Close()
 }
 
-// publicEventTypes lists the public events of the enabled modules.
+// publicEventTypes lists the public (not Internal) events declared by the
+// enabled modules: what wildcard subscribers receive.
 func publicEventTypes(p *Plan) []string {
 	var out []string
 	for _, m := range p.Enabled {

@@ -21,7 +21,7 @@ import (
 	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/tracks"
-	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/testkit"
 )
@@ -177,7 +177,7 @@ func BenchmarkStreamRange(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := audio.WriteWAV(f, 44100, 2, 16, 50e6/176400, 220); err != nil {
+	if err := audiotest.WriteWAV(f, 44100, 2, 16, 50e6/176400, 220); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := f.Stat()

@@ -2,10 +2,8 @@ package hello
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
 
 	"github.com/veza/veza/platform/events"
@@ -27,8 +25,7 @@ type GreetedPayload struct {
 func (s *service) handleGreeted(ctx context.Context, ev events.Event) error {
 	var p GreetedPayload
 	if err := ev.Decode(&p); err != nil {
-		// No retry can make this payload readable.
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err // it wraps asynq.SkipRetry: no retry can make the payload readable
 	}
 	fresh, err := s.store.recordDelivery(ctx, ev.ID, p.GreetingID)
 	if err != nil {

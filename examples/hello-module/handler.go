@@ -18,9 +18,10 @@ const MaxNameLength = 100
 // answer.
 type handler struct {
 	svc *service
+	pop *popular
 }
 
-func newHandler(svc *service) *handler { return &handler{svc: svc} }
+func newHandler(svc *service, pop *popular) *handler { return &handler{svc: svc, pop: pop} }
 
 // greetRequest is the body of POST /hello.
 type greetRequest struct {
@@ -61,4 +62,9 @@ func (h *handler) get(c *fiber.Ctx) error {
 		return err
 	}
 	return httpx.OK(c, g)
+}
+
+// popular handles GET /hello/popular from memory.
+func (h *handler) popular(c *fiber.Ctx) error {
+	return httpx.OK(c, h.pop.list())
 }

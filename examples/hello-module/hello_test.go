@@ -29,6 +29,7 @@ import (
 	"github.com/veza/veza/app/moduletest"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/events"
+	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/testkit"
 )
 
@@ -178,6 +179,107 @@ func TestSubscriptionRecordsEachEventOnce(t *testing.T) {
 	}
 }
 
+// popularList mirrors the JSON of GET /api/v1/hello/popular.
+type popularList struct {
+	Names []struct {
+		Name      string `json:"name"`
+		Greetings int    `json:"greetings"`
+	} `json:"names"`
+	RefreshedAt *time.Time `json:"refreshed_at"`
+}
+
+func (l popularList) String() string {
+	var parts []string
+	for _, n := range l.Names {
+		parts = append(parts, n.Name+"="+strconv.Itoa(n.Greetings))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Every greeting enqueues hello:tally in its transaction; the worker counts
+// it; the background loop reads the counts again every refresh_every, and
+// GET /hello/popular serves them.
+func TestTallyAndPopular(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{hello.Module()},
+		Env: map[string]string{"VEZA_HELLO_REFRESH_EVERY": "100ms"}})
+
+	var before popularList
+	srv.Do(t, "GET", "/api/v1/hello/popular", nil).Status(t, http.StatusOK).Data(t, &before)
+	if len(before.Names) != 0 {
+		t.Fatalf("popular names before any greeting: %v", before)
+	}
+	for _, name := range []string{"Ada", "Grace", "Ada", "Linus", "Ada", "Grace"} {
+		srv.Do(t, "POST", "/api/v1/hello", map[string]string{"name": name}).Status(t, http.StatusCreated)
+	}
+	// One job per greeting, written to the outbox beside the greeting.
+	if n := count(t, srv, `SELECT count(*) FROM outbox WHERE kind = 'job' AND type = 'hello:tally' AND module = 'hello'`); n != 6 {
+		t.Fatalf("outbox has %d hello:tally jobs, want one per greeting (6)", n)
+	}
+
+	var got popularList
+	apptest.Eventually(t, 15*time.Second, "the tallies reaching GET /hello/popular", func() bool {
+		srv.Do(t, "GET", "/api/v1/hello/popular", nil).Status(t, http.StatusOK).Data(t, &got)
+		return got.String() == "Ada=3 Grace=2 Linus=1"
+	})
+	if got.RefreshedAt == nil || time.Since(*got.RefreshedAt) > time.Minute {
+		t.Fatalf("refreshed_at %v: want the time of a recent refresh", got.RefreshedAt)
+	}
+
+	// The loop is the platform's to run: API processes only, and on /readyz.
+	if !slices.ContainsFunc(srv.Runtime.Contributions().Backgrounds, func(b app.Background) bool {
+		return b.Module == "hello" && b.Name == "popular" && b.Roles == app.RoleAPI
+	}) {
+		t.Fatalf("backgrounds %+v: want hello's popular loop, API processes only", srv.Runtime.Contributions().Backgrounds)
+	}
+	var ready struct {
+		Checks map[string]struct {
+			Status string `json:"status"`
+		} `json:"checks"`
+	}
+	srv.Do(t, "GET", "/readyz", nil).Status(t, http.StatusOK).Data(t, &ready)
+	if ready.Checks["hello.popular"].Status != "up" {
+		t.Fatalf("/readyz checks %+v: want hello.popular up", ready.Checks)
+	}
+}
+
+// hello:tally recounts, so a redelivered task changes nothing, and a task no
+// retry can fix is not retried.
+func TestTallyJobIsIdempotent(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{hello.Module()}})
+	for range 2 {
+		srv.Do(t, "POST", "/api/v1/hello", map[string]string{"name": "Ada"}).Status(t, http.StatusCreated)
+	}
+	tally := func() int {
+		var n int
+		err := srv.Runtime.DB().Get(&n, `SELECT coalesce(max(greetings), 0) FROM hello_tally WHERE name = 'Ada'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	apptest.Eventually(t, 15*time.Second, "the worker tallying both greetings", func() bool { return tally() == 2 })
+
+	handle := job(t, srv, hello.TallyJob)
+	task, err := jobs.NewTask(hello.TallyJob, 1, map[string]string{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := handle(context.Background(), task); err != nil {
+			t.Fatalf("hello:tally again: %v", err)
+		}
+	}
+	if n := tally(); n != 2 {
+		t.Fatalf("Ada's tally is %d after redeliveries, want 2", n)
+	}
+	for _, payload := range []string{`"nope"`, `{"v":1,"data":{}}`} {
+		err := handle(context.Background(), asynq.NewTask(hello.TallyJob, []byte(payload)))
+		if !errors.Is(err, asynq.SkipRetry) {
+			t.Errorf("payload %s: error %v, want one wrapping asynq.SkipRetry", payload, err)
+		}
+	}
+}
+
 func TestTidyJob(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{hello.Module()}})
 	c := srv.Runtime.Contributions()
@@ -186,15 +288,7 @@ func TestTidyJob(t *testing.T) {
 	}) {
 		t.Fatalf("schedules %+v: want hello:tidy @daily", c.Schedules)
 	}
-	var tidy func(context.Context, *asynq.Task) error
-	for _, j := range c.Jobs {
-		if j.Type == hello.TidyJob && j.Module == "hello" {
-			tidy = j.Handler
-		}
-	}
-	if tidy == nil {
-		t.Fatalf("jobs %+v: no hello:tidy", c.Jobs)
-	}
+	tidy := job(t, srv, hello.TidyJob)
 
 	old, recent, edge := uuid.New(), uuid.New(), uuid.New()
 	_, err := srv.Runtime.DB().Exec(`
@@ -245,8 +339,9 @@ func TestSettings(t *testing.T) {
 		}
 	})
 	for name, yaml := range map[string]string{
-		"empty greeting": "modules:\n  hello:\n    enabled: true\n    settings:\n      greeting: \"  \"\n",
-		"unknown key":    "modules:\n  hello:\n    enabled: true\n    settings:\n      greetings: Hi\n",
+		"empty greeting":    "modules:\n  hello:\n    enabled: true\n    settings:\n      greeting: \"  \"\n",
+		"unknown key":       "modules:\n  hello:\n    enabled: true\n    settings:\n      greetings: Hi\n",
+		"refresh too often": "modules:\n  hello:\n    enabled: true\n    settings:\n      refresh_every: 10ms\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := apptest.TryStart(t, apptest.Options{Modules: []app.Module{hello.Module()}, ModulesYAML: yaml})
@@ -305,6 +400,18 @@ func subscription(t *testing.T, srv *apptest.Server, eventType string) events.Ha
 	return nil
 }
 
+// job returns the module's handler for taskType.
+func job(t *testing.T, srv *apptest.Server, taskType string) func(context.Context, *asynq.Task) error {
+	t.Helper()
+	for _, j := range srv.Runtime.Contributions().Jobs {
+		if j.Module == "hello" && j.Type == taskType {
+			return j.Handler
+		}
+	}
+	t.Fatalf("hello has no job %s", taskType)
+	return nil
+}
+
 // TestCustomBinary builds cmd/veza (Veza plus this module) and drives it as
 // an operator would: list the modules and routes, serve, greet, stop.
 func TestCustomBinary(t *testing.T) {
@@ -354,11 +461,11 @@ func TestCustomBinary(t *testing.T) {
 	if !ok {
 		t.Fatalf("modules list has no hello: %v", mods)
 	}
-	if !h.Enabled || h.LatestMigration != 1 || h.Dirty {
-		t.Fatalf("hello listed as %+v: want enabled, latest migration 1, clean", h)
+	if !h.Enabled || h.LatestMigration != 2 || h.Dirty {
+		t.Fatalf("hello listed as %+v: want enabled, latest migration 2, clean", h)
 	}
-	if !slices.Equal(h.Routes, []string{"POST /api/v1/hello", "GET /api/v1/hello/:id"}) ||
-		!slices.Equal(h.Jobs, []string{"hello:tidy"}) ||
+	if !slices.Equal(h.Routes, []string{"POST /api/v1/hello", "GET /api/v1/hello/popular", "GET /api/v1/hello/:id"}) ||
+		!slices.Equal(h.Jobs, []string{"hello:tally", "hello:tidy"}) ||
 		!slices.Equal(h.Schedules, []string{"@daily hello:tidy"}) ||
 		!slices.Equal(h.Subscriptions, []string{"hello.greeted"}) ||
 		len(h.Events) != 1 || h.Events[0].Type != "hello.greeted" {
@@ -377,7 +484,7 @@ func TestCustomBinary(t *testing.T) {
 	if err := json.Unmarshal(run("routes", "--json"), &routes); err != nil {
 		t.Fatalf("routes --json: %v", err)
 	}
-	for _, want := range []string{"POST /api/v1/hello", "GET /api/v1/hello/:id"} {
+	for _, want := range []string{"POST /api/v1/hello", "GET /api/v1/hello/popular", "GET /api/v1/hello/:id"} {
 		if !slices.ContainsFunc(routes, func(r struct{ Method, Path, Module string }) bool {
 			return r.Method+" "+r.Path == want && r.Module == "hello"
 		}) {
@@ -466,8 +573,8 @@ func TestCustomBinary(t *testing.T) {
 	}
 
 	// The schema now stands at hello's latest migration.
-	if h := listModules(t, run("modules", "list", "--json"))["hello"]; h.MigrationVersion == nil || *h.MigrationVersion != 1 {
-		t.Fatalf("after serve, hello's migration version is %v, want 1", h.MigrationVersion)
+	if h := listModules(t, run("modules", "list", "--json"))["hello"]; h.MigrationVersion == nil || *h.MigrationVersion != 2 {
+		t.Fatalf("after serve, hello's migration version is %v, want 2", h.MigrationVersion)
 	}
 }
 

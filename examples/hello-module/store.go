@@ -84,3 +84,30 @@ func (s *store) deleteDeliveriesOlderThan(ctx context.Context, age time.Duration
 	}
 	return res.RowsAffected()
 }
+
+// tally recounts name's greetings into hello_tally. GREATEST keeps a job
+// that counted before a concurrent one committed from lowering the total:
+// greetings are never deleted, so the larger count is the right one.
+func (s *store) tally(ctx context.Context, name string) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO hello_tally (name, greetings)
+		SELECT $1, count(*) FROM hello_greetings WHERE name = $1 HAVING count(*) > 0
+		ON CONFLICT (name) DO UPDATE
+		SET greetings = GREATEST(hello_tally.greetings, EXCLUDED.greetings), updated_at = now()`, name)
+	if err != nil {
+		return fmt.Errorf("tally greetings of %q: %w", name, err)
+	}
+	return nil
+}
+
+// mostGreeted returns the n names greeted most often, most first (ties by
+// name).
+func (s *store) mostGreeted(ctx context.Context, n int) ([]Popular, error) {
+	out := []Popular{}
+	err := s.db.SelectContext(ctx, &out,
+		`SELECT name, greetings FROM hello_tally ORDER BY greetings DESC, name LIMIT $1`, n)
+	if err != nil {
+		return nil, fmt.Errorf("read the most greeted names: %w", err)
+	}
+	return out, nil
+}

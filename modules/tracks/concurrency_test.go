@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // Past MAX_CONCURRENT_UPLOADS, an upload is refused at once with 503 and
@@ -30,7 +30,7 @@ func TestConcurrentUploadsPastTheLimit(t *testing.T) {
 		go func() {
 			_ = w.WriteField("title", "slow")
 			fw, _ := w.CreateFormFile("file", "slow.wav")
-			_ = audio.WriteWAV(fw, 44100, 2, 16, 6, 220) // about 1 MB
+			_ = audiotest.WriteWAV(fw, 44100, 2, 16, 6, 220) // about 1 MB
 			<-gate
 			_ = w.Close()
 			pw.Close()

@@ -16,7 +16,7 @@ import (
 	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/tracks"
-	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 const pw = "correct horse battery staple"
@@ -90,7 +90,7 @@ type track struct {
 func wav(t testing.TB, seconds float64) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := audio.WriteWAV(&b, 44100, 2, 16, seconds, 440); err != nil {
+	if err := audiotest.WriteWAV(&b, 44100, 2, 16, seconds, 440); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

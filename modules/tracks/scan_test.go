@@ -4,22 +4,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veza/veza/modules/tracks/clamav"
+	"github.com/veza/veza/modules/tracks/clamav/clamavtest"
 )
 
 func TestVirusScan(t *testing.T) {
-	fake, err := clamav.NewFake(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Close()
+	fake := clamavtest.Start(t, 0)
 	e := start(t, map[string]string{"CLAMAV_ADDRESS": fake.Addr()})
 	_, tok := e.user(t, "maker", "creator")
 	clean := e.uploadOK(t, tok, wav(t, 0.3), map[string]string{"title": "clean"})
 	if clean.ScanStatus != "clean" || fake.Scans() != 1 {
 		t.Fatalf("clean upload: %+v, %d scans", clean, fake.Scans())
 	}
-	infected := append(wav(t, 0.3), []byte(clamav.EICAR)...)
+	infected := append(wav(t, 0.3), []byte(clamavtest.EICAR)...)
 	e.upload(t, tok, infected, map[string]string{"title": "bad"}).ErrorCode(t, 422, "infected_file")
 	if n := e.count(t, `SELECT count(*) FROM tracks`); n != 1 {
 		t.Fatalf("%d tracks: the infected one was kept", n)

@@ -41,7 +41,7 @@ func newService(st *store, s *Settings, cfg *config.Config, plan *app.Plan, queu
 	for _, m := range plan.Enabled {
 		for _, e := range m.Events {
 			if e.Internal {
-				continue // not for webhooks
+				continue // for by-name subscribers only, never sent out
 			}
 			svc.catalog = append(svc.catalog, e)
 			svc.known[e.Type] = true

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // rssKB reads a process's resident memory figure (VmRSS or VmHWM, in KiB).
@@ -61,7 +61,7 @@ func TestUploadMemory(t *testing.T) {
 		go func() {
 			_ = w.WriteField("title", "big one")
 			fw, _ := w.CreateFormFile("file", "big.wav")
-			err := audio.WriteWAV(fw, 44100, 2, 16, seconds, 220)
+			err := audiotest.WriteWAV(fw, 44100, 2, 16, seconds, 220)
 			if err == nil {
 				err = w.Close()
 			}

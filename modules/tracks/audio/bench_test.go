@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"testing"
+
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // benchAnalyze reports MB/s of file and how many times faster than real
@@ -29,7 +31,7 @@ func benchAnalyze(b *testing.B, data []byte) {
 // 30 s of 44.1 kHz 16-bit stereo (5.3 MB).
 func BenchmarkAnalyzeWAV(b *testing.B) {
 	var buf bytes.Buffer
-	if err := WriteWAV(&buf, 44100, 2, 16, 30, 440); err != nil {
+	if err := audiotest.WriteWAV(&buf, 44100, 2, 16, 30, 440); err != nil {
 		b.Fatal(err)
 	}
 	benchAnalyze(b, buf.Bytes())

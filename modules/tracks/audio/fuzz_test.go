@@ -13,6 +13,8 @@ import (
 	"github.com/mewkiz/flac"
 	flacframe "github.com/mewkiz/flac/frame"
 	"github.com/mewkiz/flac/meta"
+
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // Fuzz seeds are kept to a few hundred bytes: the fuzzer minimises every new
@@ -71,12 +73,12 @@ func compactSeeds(t testing.TB) map[string][]byte {
 	}
 	seeds["aac"] = aac[:off]
 
-	for name, s := range map[string]wavSpec{
-		"wav 8-bit":   {rate: 8000, channels: 1, bits: 8, frames: 100},
-		"wav 24-bit":  {rate: 8000, channels: 2, bits: 24, frames: 40},
-		"wav float32": {rate: 8000, channels: 1, bits: 32, float: true, extensible: true, frames: 60},
+	for name, s := range map[string]audiotest.WAVSpec{
+		"wav 8-bit":   {Rate: 8000, Channels: 1, Bits: 8, Frames: 100},
+		"wav 24-bit":  {Rate: 8000, Channels: 2, Bits: 24, Frames: 40},
+		"wav float32": {Rate: 8000, Channels: 1, Bits: 32, Float: true, Extensible: true, Frames: 60},
 	} {
-		seeds[name] = genWAV(t, s, sine(s.rate, 0.5))
+		seeds[name] = genWAV(t, s, sine(s.Rate, 0.5))
 	}
 	return seeds
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // fixture describes a committed file under testdata/ (see testdata/README.md).
@@ -59,10 +61,10 @@ func readFixture(t testing.TB, name string) []byte {
 }
 
 // genWAV returns a WAV file in memory.
-func genWAV(t testing.TB, s wavSpec, signal func(i int64, ch int) float64) []byte {
+func genWAV(t testing.TB, s audiotest.WAVSpec, signal func(i int64, ch int) float64) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeWAV(&buf, s, signal); err != nil {
+	if err := audiotest.WriteSignal(&buf, s, signal); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -121,7 +123,7 @@ type synthWAV struct {
 
 func newSynthWAV(t testing.TB, rate, channels int, seconds float64) *synthWAV {
 	var buf bytes.Buffer
-	if err := WriteWAV(&buf, rate, channels, 16, 0, 440); err != nil {
+	if err := audiotest.WriteWAV(&buf, rate, channels, 16, 0, 440); err != nil {
 		t.Fatal(err)
 	}
 	hdr := buf.Bytes()

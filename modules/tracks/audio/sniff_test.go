@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/iotest"
+
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 func head(b []byte) []byte { return b[:min(len(b), SniffLen)] }
@@ -70,24 +72,24 @@ func TestSniffIgnoresNames(t *testing.T) {
 }
 
 func TestSniffGeneratedWAV(t *testing.T) {
-	specs := map[string]wavSpec{
-		"16-bit stereo":         {rate: 44100, channels: 2, bits: 16, frames: 100},
-		"8-bit mono":            {rate: 8000, channels: 1, bits: 8, frames: 100},
-		"24-bit":                {rate: 48000, channels: 2, bits: 24, frames: 100},
-		"32-bit int":            {rate: 48000, channels: 2, bits: 32, frames: 100},
-		"float32":               {rate: 44100, channels: 2, bits: 32, float: true, frames: 100},
-		"float64 extensible 6c": {rate: 96000, channels: 6, bits: 64, float: true, extensible: true, frames: 100},
-		"empty data":            {rate: 44100, channels: 2, bits: 16},
+	specs := map[string]audiotest.WAVSpec{
+		"16-bit stereo":         {Rate: 44100, Channels: 2, Bits: 16, Frames: 100},
+		"8-bit mono":            {Rate: 8000, Channels: 1, Bits: 8, Frames: 100},
+		"24-bit":                {Rate: 48000, Channels: 2, Bits: 24, Frames: 100},
+		"32-bit int":            {Rate: 48000, Channels: 2, Bits: 32, Frames: 100},
+		"float32":               {Rate: 44100, Channels: 2, Bits: 32, Float: true, Frames: 100},
+		"float64 extensible 6c": {Rate: 96000, Channels: 6, Bits: 64, Float: true, Extensible: true, Frames: 100},
+		"empty data":            {Rate: 44100, Channels: 2, Bits: 16},
 	}
 	for name, s := range specs {
-		b := genWAV(t, s, sine(s.rate, 0.5))
+		b := genWAV(t, s, sine(s.Rate, 0.5))
 		if f, ok := Sniff(b); !ok || f != WAV {
 			t.Errorf("%s: Sniff = %q, %v", name, f, ok)
 		}
 	}
 	// A WAV whose metadata pushes the fmt chunk past SniffLen: only SniffAt
 	// can walk that far.
-	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 100}, sine(44100, 0.5))
+	wav := genWAV(t, audiotest.WAVSpec{Rate: 44100, Channels: 2, Bits: 16, Frames: 100}, sine(44100, 0.5))
 	big := rebuildWAV(wav, [][2]string{{"LIST", string(bytes.Repeat([]byte("x"), 6001))}}, nil, nil, false)
 	if f, ok := Sniff(head(big)); ok {
 		t.Errorf("Sniff with fmt beyond head = %q, want not sure", f)
@@ -156,7 +158,7 @@ func notAudio(t testing.TB) map[string][]byte {
 		f.ReadAt(exeHead, 0)
 		f.Close()
 	}
-	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 1000}, sine(44100, 0.5))
+	wav := genWAV(t, audiotest.WAVSpec{Rate: 44100, Channels: 2, Bits: 16, Frames: 1000}, sine(44100, 0.5))
 	ftypVideo := []byte("\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
 	ftypVideo = append(ftypVideo, make([]byte, 64)...)
 	theora := oggBOS(t, []byte("\x80theora\x03\x02\x01"))
@@ -329,7 +331,7 @@ func TestSniffAtJunkAfterID3(t *testing.T) {
 
 // SniffReader sees past large tags in a stream and hands back every byte.
 func TestSniffReader(t *testing.T) {
-	wav := genWAV(t, wavSpec{rate: 44100, channels: 2, bits: 16, frames: 1000}, sine(44100, 0.5))
+	wav := genWAV(t, audiotest.WAVSpec{Rate: 44100, Channels: 2, Bits: 16, Frames: 1000}, sine(44100, 0.5))
 	mp3 := readFixture(t, "sine440_44100_stereo.mp3")
 	cases := []struct {
 		name string
@@ -340,7 +342,7 @@ func TestSniffReader(t *testing.T) {
 		{"MP3 behind a 2 MB tag and another tag", append(append(id3Tag(2<<20), id3Tag(50)...), mp3...), MP3},
 		{"FLAC", readFixture(t, "sine440_44100_stereo.flac"), FLAC},
 		{"WAV with 100 KB of metadata first", rebuildWAV(wav, [][2]string{{"LIST", string(make([]byte, 100<<10))}}, nil, nil, false), WAV},
-		{"short WAV", genWAV(t, wavSpec{rate: 8000, channels: 1, bits: 8, frames: 10}, sine(8000, 0.5)), WAV},
+		{"short WAV", genWAV(t, audiotest.WAVSpec{Rate: 8000, Channels: 1, Bits: 8, Frames: 10}, sine(8000, 0.5)), WAV},
 		{"PNG", pngBytes(t), ""},
 		{"empty", nil, ""},
 		{"tag larger than MaxSniffPrefix", append(id3Tag(MaxSniffPrefix+10), mp3...), ""},

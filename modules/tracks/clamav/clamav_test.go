@@ -11,17 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-func newFake(t *testing.T, maxBytes int64) *Fake {
-	t.Helper()
-	f, err := NewFake(maxBytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.Close)
-	return f
-}
+	"github.com/veza/veza/modules/tracks/clamav/clamavtest"
+)
 
 // randomData returns n deterministic pseudo-random bytes (which cannot
 // contain EICAR by accident in practice).
@@ -47,7 +39,7 @@ func (c *chunkCounter) Read(p []byte) (int, error) {
 }
 
 func TestScanCleanLargeStream(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	c := &Client{Addr: f.Addr(), ChunkSize: 8 << 10}
 	data := randomData(5<<20 + 123)
 	cr := &chunkCounter{r: bytes.NewReader(data)}
@@ -67,7 +59,7 @@ func TestScanCleanLargeStream(t *testing.T) {
 }
 
 func TestScanEmptyStream(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	c := &Client{Addr: f.Addr()}
 	res, err := c.Scan(context.Background(), strings.NewReader(""))
 	if err != nil || !res.Clean {
@@ -76,21 +68,21 @@ func TestScanEmptyStream(t *testing.T) {
 }
 
 func TestScanEICAR(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	noise := randomData(300 << 10)
 	cases := []struct {
 		name      string
 		data      []byte
 		chunkSize int
 	}{
-		{"alone", []byte(EICAR), 0},
-		{"middle of large stream", concat(noise[:200<<10], []byte(EICAR), noise[200<<10:]), 0},
+		{"alone", []byte(clamavtest.EICAR), 0},
+		{"middle of large stream", concat(noise[:200<<10], []byte(clamavtest.EICAR), noise[200<<10:]), 0},
 		// With 16-byte chunks and EICAR at offset 10, the signature spans
 		// five chunks; every other split point is covered by
-		// TestEICARDetectorSplits.
-		{"across chunk boundaries", concat(noise[:10], []byte(EICAR), noise[:50]), 16},
-		{"split at last byte", concat(noise[:len(EICAR)-1], []byte(EICAR)), len(EICAR)*2 - 2},
-		{"one byte chunks", []byte(EICAR), 1},
+		// clamavtest.TestEICARDetectorSplits.
+		{"across chunk boundaries", concat(noise[:10], []byte(clamavtest.EICAR), noise[:50]), 16},
+		{"split at last byte", concat(noise[:len(clamavtest.EICAR)-1], []byte(clamavtest.EICAR)), len(clamavtest.EICAR)*2 - 2},
+		{"one byte chunks", []byte(clamavtest.EICAR), 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,8 +91,8 @@ func TestScanEICAR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Clean || res.Virus != EICARSignature {
-				t.Fatalf("got %+v, want virus %q", res, EICARSignature)
+			if res.Clean || res.Virus != clamavtest.EICARSignature {
+				t.Fatalf("got %+v, want virus %q", res, clamavtest.EICARSignature)
 			}
 		})
 	}
@@ -111,32 +103,9 @@ func TestScanEICAR(t *testing.T) {
 
 func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
-func TestEICARDetectorSplits(t *testing.T) {
-	data := concat([]byte("some audio bytes "), []byte(EICAR), []byte(" more bytes"))
-	for i := 0; i <= len(data); i++ {
-		for j := i; j <= len(data); j++ {
-			var d eicarDetector
-			_, _ = d.Write(data[:i])
-			_, _ = d.Write(data[i:j])
-			_, _ = d.Write(data[j:])
-			if !d.found {
-				t.Fatalf("EICAR not found when split at %d and %d", i, j)
-			}
-		}
-	}
-	var d eicarDetector
-	almost := []byte(EICAR[:len(EICAR)-1])
-	for range 5 {
-		_, _ = d.Write(almost)
-	}
-	if d.found {
-		t.Fatal("truncated EICAR reported as found")
-	}
-}
-
 func TestScanSizeLimit(t *testing.T) {
 	const limit = 1 << 20
-	f := newFake(t, limit)
+	f := clamavtest.Start(t, limit)
 	big, atLimit := randomData(8<<20), randomData(limit)
 	for _, chunk := range []int{0, 4 << 10, 1 << 20} {
 		c := &Client{Addr: f.Addr(), ChunkSize: chunk}
@@ -320,7 +289,7 @@ func TestContextCancellation(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	c := &Client{Addr: f.Addr()}
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
@@ -346,7 +315,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestReaderErrorAbortsStream(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	c := &Client{Addr: f.Addr(), ChunkSize: 4 << 10}
 	res, err := c.Scan(context.Background(), &failingReader{n: 100 << 10})
 	if !errors.Is(err, errBroken) || res != (Result{}) {
@@ -357,7 +326,7 @@ func TestReaderErrorAbortsStream(t *testing.T) {
 	}
 	// The fake sees the connection end without a terminating chunk.
 	deadline := time.Now().Add(3 * time.Second)
-	for f.aborted.Load() != 1 {
+	for f.Aborted() != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("connection not closed after reader error")
 		}
@@ -438,7 +407,7 @@ func TestUnexpectedReplies(t *testing.T) {
 }
 
 func TestConcurrentScans(t *testing.T) {
-	f := newFake(t, 0)
+	f := clamavtest.Start(t, 0)
 	c := &Client{Addr: f.Addr(), ChunkSize: 1 << 10}
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -447,8 +416,8 @@ func TestConcurrentScans(t *testing.T) {
 			data := randomData(50 << 10)
 			want := Result{Clean: true}
 			if i%2 == 0 {
-				data = concat(data, []byte(EICAR))
-				want = Result{Virus: EICARSignature}
+				data = concat(data, []byte(clamavtest.EICAR))
+				want = Result{Virus: clamavtest.EICARSignature}
 			}
 			res, err := c.Scan(context.Background(), bytes.NewReader(data))
 			if err == nil && res != want {
@@ -466,27 +435,5 @@ func TestConcurrentScans(t *testing.T) {
 	}
 	if f.Scans() != 20 {
 		t.Errorf("Scans() = %d, want 20", f.Scans())
-	}
-}
-
-func TestFakeCloseWithIdleConnection(t *testing.T) {
-	f, err := NewFake(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", f.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write([]byte("zINSTREAM\x00\x00\x00")); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { f.Close(); f.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		t.Fatal("Close blocked on an idle connection")
 	}
 }

@@ -1,33 +1,37 @@
-package clamav
+// Package clamavtest provides a fake clamd for tests, the way
+// net/http/httptest provides servers: the clamav client's tests and those of
+// its users (the tracks upload path) run without a ClamAV installation, and
+// no test double ships inside the production package.
+package clamavtest
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 )
 
 // EICAR is the standard antivirus test string. Every scanner, including
-// clamd and Fake, reports it as a virus, which lets tests exercise the
+// clamd and Server, reports it as a virus, which lets tests exercise the
 // "infected" path without real malware.
 const EICAR = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
 
-// EICARSignature is the name under which clamd (and Fake) reports EICAR.
+// EICARSignature is the name under which clamd (and Server) reports EICAR.
 const EICARSignature = "Eicar-Test-Signature"
 
-// Fake is an in-process stand-in for clamd, listening on 127.0.0.1, so that
-// tests of this package and of its users (the tracks upload path) run
-// without a ClamAV installation. It implements the subset of the protocol
-// the Client uses: zINSTREAM with chunk parsing and clamd's
-// StreamMaxLength behaviour, and zPING. A stream is infected when it
-// contains EICAR anywhere, including across chunk boundaries. Like clamd it
-// serves one command per connection.
-type Fake struct {
+// Server is an in-process stand-in for clamd, listening on 127.0.0.1. It
+// implements the subset of the protocol the clamav Client uses: zINSTREAM
+// with chunk parsing and clamd's StreamMaxLength behaviour, and zPING. A
+// stream is infected when it contains EICAR anywhere, including across
+// chunk boundaries. Like clamd it serves one command per connection.
+type Server struct {
 	ln       net.Listener
 	maxBytes int64
 
@@ -40,33 +44,49 @@ type Fake struct {
 	wg     sync.WaitGroup
 }
 
-// NewFake starts a fake clamd on a free port of 127.0.0.1. maxBytes mimics
-// clamd's StreamMaxLength: a stream longer than that is answered with
+// NewServer starts a fake clamd on a free port of 127.0.0.1. maxBytes
+// mimics clamd's StreamMaxLength: a stream longer than that is answered with
 // "INSTREAM size limit exceeded. ERROR" and the connection is closed, as
 // clamd does; maxBytes <= 0 means no limit. Call Close when done.
-func NewFake(maxBytes int64) (*Fake, error) {
+func NewServer(maxBytes int64) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("clamavtest: listen: %w", err)
 	}
-	f := &Fake{ln: ln, maxBytes: maxBytes, conns: make(map[net.Conn]struct{})}
+	f := &Server{ln: ln, maxBytes: maxBytes, conns: make(map[net.Conn]struct{})}
 	f.wg.Add(1)
 	go f.serve()
 	return f, nil
 }
 
+// Start is NewServer for a test: it fails t when the server cannot start
+// and closes it when t ends.
+func Start(t testing.TB, maxBytes int64) *Server {
+	t.Helper()
+	f, err := NewServer(maxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
 // Addr is the "host:port" to put in Client.Addr (or CLAMAV_ADDRESS).
-func (f *Fake) Addr() string { return f.ln.Addr().String() }
+func (f *Server) Addr() string { return f.ln.Addr().String() }
 
 // Scans counts completed scans, that is verdicts (clean or infected) sent,
 // so tests can assert that an upload really went through the scanner. The
 // count is incremented before the verdict is written, so it is already up
 // to date when the client's Scan returns.
-func (f *Fake) Scans() int { return int(f.scans.Load()) }
+func (f *Server) Scans() int { return int(f.scans.Load()) }
+
+// Aborted counts streams that ended without their terminating chunk: a
+// client that gave up half-way (its reader failed, its context ended).
+func (f *Server) Aborted() int { return int(f.aborted.Load()) }
 
 // Close stops the fake, drops open connections and waits for its
 // goroutines, so tests do not leak them. It is safe to call more than once.
-func (f *Fake) Close() {
+func (f *Server) Close() {
 	f.mu.Lock()
 	if !f.closed {
 		f.closed = true
@@ -79,7 +99,7 @@ func (f *Fake) Close() {
 	f.wg.Wait()
 }
 
-func (f *Fake) serve() {
+func (f *Server) serve() {
 	defer f.wg.Done()
 	for {
 		c, err := f.ln.Accept()
@@ -110,7 +130,7 @@ func (f *Fake) serve() {
 
 // handle serves one command. Commands are "z"-prefixed and NUL-terminated
 // (or "n"-prefixed and newline-terminated), as in clamd.
-func (f *Fake) handle(c net.Conn) {
+func (f *Server) handle(c net.Conn) {
 	br := bufio.NewReader(c)
 	prefix, err := br.ReadByte()
 	if err != nil {
@@ -157,7 +177,7 @@ func readLine(br *bufio.Reader, delim byte, limit int) (string, error) {
 	return "", errors.New("command too long")
 }
 
-func (f *Fake) instream(br *bufio.Reader, reply func(string)) {
+func (f *Server) instream(br *bufio.Reader, reply func(string)) {
 	var (
 		total int64
 		det   eicarDetector
