@@ -145,8 +145,7 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	if _, onAPI := r.cfg.MetricsListener(); onAPI {
 		srv.Get("/metrics", tag("/metrics"), m.Handler())
 	}
-	doc := openapi.Build(r.openAPIInfo(), operations(contrib.Routes), mergeFragments(contrib.Components))
-	spec, err := openapi.JSONHandler(doc)
+	spec, err := openapi.JSONHandler(r.OpenAPI())
 	if err != nil {
 		return fmt.Errorf("openapi document: %w", err)
 	}
@@ -155,6 +154,13 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	srv.Get("/docs", tag("/docs"), docs)
 	srv.Get("/docs/*", tag("/docs/*"), docs)
 	return nil
+}
+
+// OpenAPI is the document /openapi.json serves: the enabled modules'
+// routes, as registered.
+func (r *Runtime) OpenAPI() map[string]any {
+	contrib := r.reg.contributions()
+	return openapi.Build(r.openAPIInfo(), operations(contrib.Routes), mergeFragments(contrib.Components))
 }
 
 // openAPIInfo describes the document: this deployment's address as its

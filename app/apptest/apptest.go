@@ -43,6 +43,11 @@ type Options struct {
 	// Logger receives the process's logs (an observer, to assert on them);
 	// default Logger().
 	Logger *zap.Logger
+	// NoContractCheck stops Client from checking every answer against the
+	// process's OpenAPI document (see contract.go); by default a 2xx the
+	// document does not list, or a JSON body that breaks its schema, fails
+	// the test.
+	NoContractCheck bool
 }
 
 // Server is a started test process.
@@ -164,6 +169,14 @@ func TryStart(t testing.TB, o Options) (*Server, error) {
 			return nil, fmt.Errorf("server address %q: %w", rt.Addr(), err)
 		}
 		s.URL = "http://127.0.0.1:" + port
+		if !o.NoContractCheck {
+			k, err := newContract(rt.OpenAPI(), s.URL, http.DefaultTransport)
+			if err != nil {
+				return nil, err
+			}
+			s.Client.Transport = k
+			t.Cleanup(func() { k.report(t) })
+		}
 	}
 	return s, nil
 }

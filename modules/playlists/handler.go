@@ -34,7 +34,8 @@ func (h *handler) routes(r *app.Registrar) {
 		app.Response(409, "already_in_playlist, or playlist_full", nil))
 	r.Put("/playlists/:id/tracks/order", h.reorder, auth,
 		app.Summary("reorder: track_ids is every track of the playlist, in the new order (owner or collaborator)"),
-		app.RequestBody(OrderInput{}), app.Response(200, "the playlist in its new order", detail))
+		app.RequestBody(OrderInput{}), app.Response(200, "the playlist in its new order", detail),
+		app.Response(409, "playlist_busy: its tracks kept changing while the server tried to apply the order", nil))
 	r.Delete("/playlists/:id/tracks/:track_id", h.removeTrack, auth, app.Summary("remove a track (owner or collaborator)"),
 		app.Response(204, "removed; the later tracks move up", nil))
 	r.Post("/playlists/:id/collaborators", h.addCollaborator, auth, app.Summary("add a collaborator (owner)"),

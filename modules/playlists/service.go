@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -367,9 +368,10 @@ const maxOrderDetails = 20
 //
 // What the caller sees is asked of the tracks catalog before the
 // transaction (see detail); if the playlist's tracks changed in between,
-// the answer is stale and the whole is tried again.
+// the answer is stale and the whole is tried again, a few times, a little
+// later each time. A playlist that never holds still answers 409.
 func (ps *service) ReorderTracks(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput) (*PlaylistDetail, error) {
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		before, err := ps.store.entries(ctx, ps.db, id)
 		if err != nil {
 			return nil, err
@@ -379,15 +381,29 @@ func (ps *service) ReorderTracks(ctx context.Context, p *authn.Principal, id uui
 			return nil, err
 		}
 		d, err := ps.reorder(ctx, p, id, in, before, visible)
-		if errors.Is(err, errStaleEntries) && attempt < 5 {
-			continue
+		if !errors.Is(err, errStaleEntries) {
+			return d, err
 		}
-		return d, err
+		if attempt == maxReorderAttempts {
+			return nil, errPlaylistBusy
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(10)) * time.Millisecond):
+		}
 	}
 }
 
-// errStaleEntries says the playlist's tracks changed since they were read.
-var errStaleEntries = errors.New("the playlist's tracks changed meanwhile")
+// maxReorderAttempts bounds the tries of a reorder whose playlist keeps
+// changing under it.
+const maxReorderAttempts = 10
+
+var (
+	// errStaleEntries says the playlist's tracks changed since they were read.
+	errStaleEntries = errors.New("the playlist's tracks changed meanwhile")
+	errPlaylistBusy = httpx.Conflict("playlist_busy", "the playlist's tracks keep changing; read it again and send the new order")
+)
 
 func (ps *service) reorder(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput,
 	before []entry, visible map[uuid.UUID]tracksapi.Track) (*PlaylistDetail, error) {

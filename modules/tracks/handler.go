@@ -49,13 +49,15 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 				"tags":       map[string]any{"type": "string", "description": "comma-separated"}}}),
 		app.Response(201, "the track, status processing", TrackView{}))
 	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"), app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
-	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"))
+	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"),
+		app.Response(204, "revoked", nil))
 	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
 	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"))
 	r.Get("/tracks/:id/waveform", h.waveform, opt, app.Summary("waveform peaks"))
 	r.Put("/tracks/:id", h.update, app.Authenticated(), app.Summary("change metadata (owner or admin); recorded in the history"),
 		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
-	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"))
+	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"),
+		app.Response(204, "deleted", nil))
 	r.Get("/tracks/:id/stream", h.stream, opt, app.Summary("the audio; Range requests answer 206"),
 		app.Header("Range", "bytes=start-end", false))
 	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(30*time.Minute), app.Summary("the original file as an attachment (owner)"))

@@ -14,33 +14,40 @@ import (
 
 type handler struct{ svc *Service }
 
-// EndpointView is an endpoint as its owner sees it; Secret is set only when
-// the endpoint is created or its secret rotated.
+// EndpointView is an endpoint as its owner sees it. Its secret is shown
+// only by the answers that make one (EndpointWithSecret).
 type EndpointView struct {
-	ID                      uuid.UUID  `json:"id"`
-	URL                     string     `json:"url"`
-	Description             string     `json:"description"`
-	Events                  []string   `json:"events"`
-	Scope                   string     `json:"scope"`
-	Enabled                 bool       `json:"enabled"`
-	DisabledReason          *string    `json:"disabled_reason"`
-	DisabledAt              *time.Time `json:"disabled_at"`
-	FailingSince            *time.Time `json:"failing_since"`
-	Secret                  string     `json:"secret,omitempty"`
-	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
+	ID             uuid.UUID  `json:"id"`
+	URL            string     `json:"url"`
+	Description    string     `json:"description"`
+	Events         []string   `json:"events"`
+	Scope          string     `json:"scope"`
+	Enabled        bool       `json:"enabled"`
+	DisabledReason *string    `json:"disabled_reason"`
+	DisabledAt     *time.Time `json:"disabled_at"`
+	FailingSince   *time.Time `json:"failing_since"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
-func view(e *Endpoint, withSecret bool) EndpointView {
-	v := EndpointView{ID: e.ID, URL: e.URL, Description: e.Description, Events: []string(e.Events), Scope: e.Scope,
+// EndpointWithSecret is what creating an endpoint and rotating its secret
+// answer: the endpoint and its signing secret, shown this once.
+type EndpointWithSecret struct {
+	EndpointView
+	Secret string `json:"secret" doc:"whsec_ followed by the base64 of 32 random bytes; shown only in this answer"`
+	// PreviousSecretExpiresAt is when the secret before a rotation stops
+	// signing; null after a creation.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+}
+
+func view(e *Endpoint) EndpointView {
+	return EndpointView{ID: e.ID, URL: e.URL, Description: e.Description, Events: []string(e.Events), Scope: e.Scope,
 		Enabled: e.Enabled, DisabledReason: e.DisabledReason, DisabledAt: e.DisabledAt, FailingSince: e.FailingSince,
 		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC()}
-	if withSecret {
-		v.Secret = e.Secret
-		v.PreviousSecretExpiresAt = e.PreviousSecretExpiresAt
-	}
-	return v
+}
+
+func withSecret(e *Endpoint) EndpointWithSecret {
+	return EndpointWithSecret{EndpointView: view(e), Secret: e.Secret, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt}
 }
 
 // DeliveryView is one delivery with its attempts.
@@ -65,21 +72,28 @@ func deliveryView(d Delivery, attempts []Attempt) DeliveryView {
 }
 
 func (h *handler) routes(r *app.Registrar) {
-	r.Get("/webhooks/events", h.events, app.Summary("the event types of the enabled modules"))
-	r.Post("/webhooks", h.create, app.Authenticated(), app.Summary("create an endpoint; the answer holds its secret, shown once"),
-		app.RequestBody(EndpointInput{}), app.Response(201, "the endpoint with its secret", EndpointView{}))
-	r.Get("/webhooks", h.list, app.Authenticated(), app.Summary("the caller's endpoints"))
-	r.Get("/webhooks/:id", h.get, app.Authenticated(), app.Summary("one endpoint"), app.Response(200, "the endpoint", EndpointView{}))
-	r.Put("/webhooks/:id", h.update, app.Authenticated(), app.Summary("change an endpoint (url, events, description, enabled)"),
+	auth := app.Authenticated()
+	r.Get("/webhooks/events", h.events, app.Summary("the event types of the enabled modules"),
+		app.Response(200, "the catalogue, by type", []app.EventType{}))
+	r.Post("/webhooks", h.create, auth, app.Summary("create an endpoint; the answer holds its secret, shown once"),
+		app.RequestBody(EndpointInput{}), app.RequestRequires("url", "events"),
+		app.Response(201, "the endpoint with its secret", EndpointWithSecret{}),
+		app.Response(409, "too_many_endpoints: the owner has max_endpoints already", nil))
+	r.Get("/webhooks", h.list, auth, app.Summary("the caller's endpoints, newest first"), app.Paged(),
+		app.Response(200, "a page of endpoints", httpx.PageData[EndpointView]{}))
+	r.Get("/webhooks/:id", h.get, auth, app.Summary("one endpoint"), app.Response(200, "the endpoint", EndpointView{}))
+	r.Put("/webhooks/:id", h.update, auth, app.Summary("change an endpoint (url, events, description, enabled); absent fields stay"),
 		app.RequestBody(EndpointInput{}), app.Response(200, "the endpoint", EndpointView{}))
-	r.Delete("/webhooks/:id", h.delete, app.Authenticated(), app.Summary("delete an endpoint and its deliveries"))
-	r.Post("/webhooks/:id/ping", h.ping, app.Authenticated(), app.Summary("send a webhook.ping delivery"),
+	r.Delete("/webhooks/:id", h.delete, auth, app.Summary("delete an endpoint and its deliveries"),
+		app.Response(204, "deleted", nil))
+	r.Post("/webhooks/:id/ping", h.ping, auth, app.Summary("send a webhook.ping delivery"),
 		app.Response(202, "the queued delivery", DeliveryView{}))
-	r.Post("/webhooks/:id/rotate-secret", h.rotate, app.Authenticated(),
+	r.Post("/webhooks/:id/rotate-secret", h.rotate, auth,
 		app.Summary("new secret; the previous one keeps signing beside it for rotation_overlap"),
-		app.Response(200, "the endpoint with its new secret", EndpointView{}))
-	r.Get("/webhooks/:id/deliveries", h.deliveries, app.Authenticated(), app.Summary("deliveries with their attempts"))
-	r.Post("/webhooks/:id/deliveries/:delivery_id/redeliver", h.redeliver, app.Authenticated(),
+		app.Response(200, "the endpoint with its new secret", EndpointWithSecret{}))
+	r.Get("/webhooks/:id/deliveries", h.deliveries, auth, app.Summary("deliveries with their attempts, newest first"), app.Paged(),
+		app.Response(200, "a page of deliveries", httpx.PageData[DeliveryView]{}))
+	r.Post("/webhooks/:id/deliveries/:delivery_id/redeliver", h.redeliver, auth,
 		app.Summary("send a delivery again, with the same webhook-id"), app.Response(202, "the queued delivery", DeliveryView{}))
 }
 
@@ -94,7 +108,7 @@ func (h *handler) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.Created(c, view(e, true))
+	return httpx.Created(c, withSecret(e))
 }
 
 func (h *handler) list(c *fiber.Ctx) error {
@@ -108,7 +122,7 @@ func (h *handler) list(c *fiber.Ctx) error {
 	}
 	out := make([]EndpointView, len(list))
 	for i := range list {
-		out[i] = view(&list[i], false)
+		out[i] = view(&list[i])
 	}
 	return httpx.Page(c, out, next)
 }
@@ -130,7 +144,7 @@ func (h *handler) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, view(e, false))
+	return httpx.OK(c, view(e))
 }
 
 func (h *handler) update(c *fiber.Ctx) error {
@@ -146,7 +160,7 @@ func (h *handler) update(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, view(e, false))
+	return httpx.OK(c, view(e))
 }
 
 func (h *handler) delete(c *fiber.Ctx) error {
@@ -181,7 +195,7 @@ func (h *handler) rotate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, view(e, true))
+	return httpx.OK(c, withSecret(e))
 }
 
 func (h *handler) deliveries(c *fiber.Ctx) error {

@@ -54,7 +54,10 @@ func emitter() app.Module {
 					return err
 				}
 				return httpx.Created(c, fiber.Map{"event_id": id})
-			}, app.Summary("publish thing.happened"), app.RequireRoles(authn.RoleAdmin))
+			}, app.Summary("publish thing.happened"), app.RequireRoles(authn.RoleAdmin),
+				app.Response(201, "the event's id", struct {
+					EventID uuid.UUID `json:"event_id"`
+				}{}))
 		},
 	}
 }

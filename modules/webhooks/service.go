@@ -57,11 +57,11 @@ func (s *Service) Catalog() []app.EventType { return s.catalog }
 // EndpointInput is what creating or updating an endpoint takes; absent
 // fields of an update stay as they are.
 type EndpointInput struct {
-	URL         *string   `json:"url"`
-	Events      *[]string `json:"events"`
+	URL         *string   `json:"url" doc:"https in staging and production; a public address"`
+	Events      *[]string `json:"events" doc:"event types from GET /webhooks/events; at least one"`
 	Description *string   `json:"description"`
-	Scope       *string   `json:"scope,omitempty"`
-	Enabled     *bool     `json:"enabled,omitempty"`
+	Scope       *string   `json:"scope,omitempty" doc:"user (the default: events about the owner's things) or global (admins: every event)"`
+	Enabled     *bool     `json:"enabled,omitempty" doc:"false pauses deliveries; true re-enables a disabled endpoint"`
 }
 
 func (s *Service) checkURL(raw string, v *httpx.Checker) {
