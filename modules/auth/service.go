@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ type Service struct {
 	policy   password.Policy
 	tokens   *tokenIssuer
 	auth     *Authenticator
-	limiter  *failureLimiter
+	guard    *loginGuard
 	pub      *events.Publisher
 	queue    *jobs.Enqueuer
 	settings *Settings
@@ -36,9 +37,9 @@ type Service struct {
 }
 
 func newService(pool *sqlx.DB, st *store, hasher *password.Hasher, tokens *tokenIssuer, a *Authenticator,
-	limiter *failureLimiter, pub *events.Publisher, queue *jobs.Enqueuer, s *Settings, log *zap.Logger) *Service {
+	guard *loginGuard, pub *events.Publisher, queue *jobs.Enqueuer, s *Settings, log *zap.Logger) *Service {
 	return &Service{db: pool, store: st, hasher: hasher, policy: password.DefaultPolicy(), tokens: tokens, auth: a,
-		limiter: limiter, pub: pub, queue: queue, settings: s, log: log, now: time.Now}
+		guard: guard, pub: pub, queue: queue, settings: s, log: log, now: time.Now}
 }
 
 // Client errors of this module.
@@ -314,10 +315,14 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if wait, blocked := s.limiter.blocked(ctx, o.IP, email); blocked {
+	verdict := s.guard.check(ctx, o.IP, email)
+	if verdict.refusedFor > 0 {
 		_ = audit.Write(ctx, s.db, audit.Entry{Action: "auth.login_blocked", Module: "auth", Success: false,
 			Meta: map[string]any{"email": email}}.With(o))
-		return nil, httpx.TooManyRequests("too_many_attempts", "too many failed logins; try again later", wait)
+		return nil, httpx.TooManyRequests("too_many_attempts", "too many failed logins from this address; try again later", verdict.refusedFor)
+	}
+	if err := wait(ctx, verdict.delay); err != nil {
+		return nil, fmt.Errorf("login: slowed down: %w", err)
 	}
 	u, err := s.store.userByEmail(ctx, email)
 	if err != nil && !errors.Is(err, errNotFound) {
@@ -330,7 +335,7 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 		return nil, hashErr(err)
 	}
 	if !ok {
-		s.limiter.fail(ctx, o.IP, email)
+		s.guard.fail(ctx, o.IP, email)
 		var actor *uuid.UUID
 		if u != nil {
 			actor = &u.ID
@@ -370,7 +375,7 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 	if err != nil {
 		return nil, err
 	}
-	s.limiter.succeed(ctx, email)
+	s.guard.succeed(ctx, o.IP, email)
 	return s.tokensFor(u, ses.ID, refresh)
 }
 
