@@ -74,10 +74,11 @@ type NewAccount struct {
 
 func (s *Service) checkAccount(in *NewAccount) error {
 	in.Username = strings.TrimSpace(in.Username)
-	in.Email = normalizeEmail(in.Email)
 	var v httpx.Checker
 	v.Check(validUsername(in.Username), "username", "must be 3 to 30 letters, digits, _ or -")
-	v.Check(validEmail(in.Email), "email", "must be a valid email address")
+	email, problem := parseEmail(in.Email)
+	v.Check(problem == "", "email", problem)
+	in.Email = email
 	if err := s.policy.Check(in.Password); err != nil {
 		var p *password.Problem
 		if errors.As(err, &p) {
@@ -227,11 +228,17 @@ func (s *Service) RequestReset(ctx context.Context, email string, o audit.Origin
 	return s.queueMailNow(ctx, mailReset, u.ID)
 }
 
-// mailTarget finds the live account of an address; nil when there is none.
-func (s *Service) mailTarget(ctx context.Context, email string) (*User, error) {
-	email = normalizeEmail(email)
-	if !validEmail(email) {
-		return nil, httpx.Invalid(httpx.FieldError{Field: "email", Message: "must be a valid email address"})
+// mailTarget finds the live account of an address; nil when there is none,
+// or when no account can have the address (one that is no address at all
+// is refused).
+func (s *Service) mailTarget(ctx context.Context, raw string) (*User, error) {
+	email, problem := parseEmail(raw)
+	switch problem {
+	case "":
+	case emailInvalid:
+		return nil, httpx.Invalid(httpx.FieldError{Field: "email", Message: problem})
+	default:
+		return nil, nil
 	}
 	u, err := s.store.userByEmail(ctx, email)
 	if errors.Is(err, errNotFound) || (u != nil && u.BannedAt != nil) {
