@@ -12,8 +12,9 @@ import (
 )
 
 // These tests pin the throttling mechanisms down without timing anything:
-// what the guard decides, with Redis and without it. The HTTP tests
-// (lockout_test.go) show the behaviour end to end.
+// what the guard decides, and what the mail budget admits, with Redis and
+// without it. The HTTP tests (lockout_test.go, mailbudget_test.go) show
+// the behaviour end to end.
 
 func guardSettings() *Settings {
 	s := defaultSettings().(*Settings)
@@ -119,5 +120,39 @@ func TestLoginGuardIPv6Network(t *testing.T) {
 	}
 	if networkKey("::ffff:203.0.113.1") != "203.0.113.1" || networkKey("2001:db8::1%eth0") != "2001:db8::/64" {
 		t.Fatal("network keys")
+	}
+}
+
+func TestMailBudget(t *testing.T) {
+	for _, outage := range []bool{false, true} {
+		t.Run(fmt.Sprintf("redis down %v", outage), func(t *testing.T) {
+			rdb, srv := redisFor(t)
+			if outage {
+				srv.Stop()
+			}
+			b := newMailBudget(rdb, defaultSettings().(*Settings))
+			now := time.Now()
+			b.now = func() time.Time { return now }
+			ctx := context.Background()
+			admitted := 0
+			for i := range 10 {
+				if b.take(ctx, mailReset, "carol@example.com", fmt.Sprint("task-", i)) {
+					admitted++
+				}
+			}
+			if admitted != 3 {
+				t.Fatalf("%d of 10 mails admitted, want 3", admitted)
+			}
+			if !b.take(ctx, mailReset, "carol@example.com", "task-0") {
+				t.Fatal("a retry of an admitted task was refused")
+			}
+			if !b.take(ctx, mailVerify, "carol@example.com", "task-v") || !b.take(ctx, mailReset, "dave@example.com", "task-d") {
+				t.Fatal("the budget of one kind or address spent another's")
+			}
+			now = now.Add(time.Hour + time.Second)
+			if !b.take(ctx, mailReset, "carol@example.com", "task-late") {
+				t.Fatal("the budget did not come back after the window")
+			}
+		})
 	}
 }

@@ -117,7 +117,7 @@ func (h *handler) resendVerification(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	if err := h.svc.ResendVerification(c.UserContext(), in.Email); err != nil {
+	if err := h.svc.ResendVerification(c.UserContext(), in.Email, audit.FromRequest(c)); err != nil {
 		return err
 	}
 	return httpx.Accepted(c, fiber.Map{})

@@ -16,9 +16,9 @@ import (
 // max_failed_logins_per_account, refuses that address that account. A
 // count lives failed_login_window from its first failure (so the refusal
 // lasts until then, which Retry-After says), not until a clock boundary
-// that would hand every attacker fresh attempts at once. So ten wrong passwords for carol from one
-// address block that address, and carol, or an admin whose email someone
-// hammers, still signs in from anywhere else.
+// that would hand every attacker fresh attempts at once. So ten wrong
+// passwords for carol from one address block that address, and carol, or
+// an admin whose email someone hammers, still signs in from anywhere else.
 //
 // What one address cannot do, many can: against a guess spread over a
 // botnet the account's own count (failures from all addresses) does not

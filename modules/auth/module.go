@@ -31,6 +31,7 @@ func Module() app.Module {
 			newTokens,
 			newCounters,
 			newLoginGuard,
+			newMailBudget,
 			newMailer,
 			newService,
 			newAuthenticator,

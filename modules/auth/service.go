@@ -154,7 +154,7 @@ func (s *Service) create(ctx context.Context, in NewAccount, o audit.Origin, act
 			return err
 		}
 		if !in.Verified {
-			if err := s.queueMail(ctx, tx, mailVerify, u.ID); err != nil {
+			if err := s.queueMail(ctx, tx, mailJob{Kind: mailVerify, UserID: u.ID}); err != nil {
 				return err
 			}
 		}
@@ -207,44 +207,42 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, o audit.Origin)
 
 // ResendVerification mails a new link when the address belongs to an
 // unverified account; it says nothing either way.
-func (s *Service) ResendVerification(ctx context.Context, email string) error {
-	u, err := s.mailTarget(ctx, email)
-	if err != nil || u == nil || u.EmailVerifiedAt != nil {
-		return err
-	}
-	return s.queueMailNow(ctx, mailVerify, u.ID)
+func (s *Service) ResendVerification(ctx context.Context, email string, o audit.Origin) error {
+	return s.requestMail(ctx, mailVerify, email, o)
 }
 
-// RequestReset mails a reset link when the address belongs to an account.
+// RequestReset mails a reset link when the address belongs to an account;
+// it says nothing either way.
 func (s *Service) RequestReset(ctx context.Context, email string, o audit.Origin) error {
-	u, err := s.mailTarget(ctx, email)
-	if err != nil || u == nil {
-		return err
-	}
-	if err := audit.Write(ctx, s.db, audit.Entry{ActorID: &u.ID, Action: "auth.password_reset_requested", Module: "auth",
-		TargetType: "user", TargetID: u.ID.String(), Success: true}.With(o)); err != nil {
-		return err
-	}
-	return s.queueMailNow(ctx, mailReset, u.ID)
+	return s.requestMail(ctx, mailReset, email, o)
 }
 
-// mailTarget finds the live account of an address; nil when there is none,
-// or when no account can have the address (one that is no address at all
-// is refused).
-func (s *Service) mailTarget(ctx context.Context, raw string) (*User, error) {
+// requestMail queues the mail job of a resend or reset request. It does
+// not look the account up: the job does, on a worker, so the request does
+// the same work (one outbox row of the same shape) whether or not the
+// address has an account, and its timing tells nothing. The job also
+// applies the address's mail budget. Only the syntax of the address is
+// judged here, which says nothing about accounts: an address that is no
+// address is refused (422), a well-formed one that no account can have
+// (a non-ASCII local part) is accepted and mails nothing, like an unknown
+// one.
+func (s *Service) requestMail(ctx context.Context, kind, raw string, o audit.Origin) error {
+	if strings.TrimSpace(raw) == "" {
+		return httpx.Invalid(httpx.FieldError{Field: "email", Message: "is required"})
+	}
 	email, problem := parseEmail(raw)
 	switch problem {
 	case "":
 	case emailInvalid:
-		return nil, httpx.Invalid(httpx.FieldError{Field: "email", Message: problem})
+		return httpx.Invalid(httpx.FieldError{Field: "email", Message: problem})
 	default:
-		return nil, nil
+		return nil
 	}
-	u, err := s.store.userByEmail(ctx, email)
-	if errors.Is(err, errNotFound) || (u != nil && u.BannedAt != nil) {
-		return nil, nil
+	job := mailJob{Kind: kind, Email: email, Origin: &mailOrigin{IP: o.IP, UserAgent: o.UserAgent, RequestID: o.RequestID}}
+	if err := s.queueMail(ctx, s.db, job); err != nil {
+		return fmt.Errorf("queue the %s mail: %w", kind, err)
 	}
-	return u, err
+	return nil
 }
 
 // ResetPassword spends a reset token, sets the new password, ends every

@@ -46,6 +46,14 @@ type Settings struct {
 	LoginDelayMax   time.Duration `yaml:"login_delay_max"`
 	KnownAddressTTL time.Duration `yaml:"known_address_ttl"`
 
+	// MailBudget is how many verification mails, and how many reset mails,
+	// one address receives at most per MailBudgetWindow (a sliding window;
+	// registration's mail included); requests beyond it are accepted (202)
+	// and mail nothing, so nobody can flood a mailbox through Veza.
+	// Requests for an address without an account spend nothing.
+	MailBudget       int           `yaml:"mail_budget_per_address"`
+	MailBudgetWindow time.Duration `yaml:"mail_budget_window"`
+
 	// HashConcurrency bounds password hashes running at once (19 MiB each).
 	HashConcurrency int `yaml:"hash_concurrency"`
 	// TokenCacheTTL bounds how long a process trusts its cached view of a
@@ -73,6 +81,8 @@ func defaultSettings() any {
 		LoginDelayBase:            250 * time.Millisecond,
 		LoginDelayMax:             3 * time.Second,
 		KnownAddressTTL:           30 * 24 * time.Hour,
+		MailBudget:                3,
+		MailBudgetWindow:          time.Hour,
 		HashConcurrency:           runtime.NumCPU(),
 		TokenCacheTTL:             30 * time.Second,
 	}
@@ -95,6 +105,8 @@ func (s *Settings) Validate(config.Env) error {
 		return errors.New("login_delay_after and known_address_ttl must not be negative")
 	case s.LoginDelayBase <= 0 || s.LoginDelayMax < s.LoginDelayBase || s.LoginDelayMax > maxLoginDelay:
 		return fmt.Errorf("login_delay_base must be positive and login_delay_max between it and %s (a longer wait nears the handler timeout)", maxLoginDelay)
+	case s.MailBudget < 1 || s.MailBudgetWindow < time.Minute:
+		return errors.New("mail_budget_per_address must be at least 1 and mail_budget_window at least 1m")
 	case s.HashConcurrency < 1:
 		return errors.New("hash_concurrency must be at least 1")
 	case s.TokenCacheTTL < 0:
