@@ -52,7 +52,11 @@ func TestLoginGuard(t *testing.T) {
 			if outage {
 				srv.Stop() // each process counts on its own: the same decisions
 			}
-			checkGuard(t, newLoginGuard(newCounters(rdb), guardSettings()))
+			g := newLoginGuard(newCounters(rdb), guardSettings())
+			checkGuard(t, g)
+			if !outage {
+				checkShared(t, rdb, g)
+			}
 		})
 	}
 }
@@ -104,6 +108,25 @@ func checkGuard(t *testing.T, g *loginGuard) {
 	}
 }
 
+// checkShared checks that the counts checkGuard made are in Redis, where
+// other processes see them, each expiring within the window.
+func checkShared(t *testing.T, rdb redis.UniversalClient, g *loginGuard) {
+	t.Helper()
+	ctx := context.Background()
+	k := g.keys("203.0.113.1", "carol@example.com")
+	for key, want := range map[string]int64{k.pair: 3, k.ip: 5, k.account: 4} {
+		n, err := rdb.Get(ctx, key).Int64()
+		ttl := rdb.PTTL(ctx, key).Val()
+		if err != nil || n != want || ttl <= 0 || ttl > 15*time.Minute {
+			t.Errorf("%s in Redis: %d (%v), ttl %s; want %d expiring within the window", key, n, err, ttl, want)
+		}
+	}
+	known := g.keys("198.51.100.2", "carol@example.com").known
+	if ttl := rdb.PTTL(ctx, known).Val(); ttl <= 0 {
+		t.Errorf("known address not in Redis (ttl %s)", ttl)
+	}
+}
+
 // One IPv6 subscriber holds a /64: its addresses count as one.
 func TestLoginGuardIPv6Network(t *testing.T) {
 	rdb, _ := redisFor(t)
@@ -142,6 +165,9 @@ func TestMailBudget(t *testing.T) {
 			}
 			if admitted != 3 {
 				t.Fatalf("%d of 10 mails admitted, want 3", admitted)
+			}
+			if n := rdb.ZCard(ctx, "veza:auth:mail:"+mailReset+":"+addressKey("carol@example.com")).Val(); !outage && n != 3 {
+				t.Fatalf("%d admitted tasks in Redis, want 3 (shared by every worker)", n)
 			}
 			if !b.take(ctx, mailReset, "carol@example.com", "task-0") {
 				t.Fatal("a retry of an admitted task was refused")

@@ -67,8 +67,10 @@ func parseEmail(raw string) (canonical, problem string) {
 		return "", emailInvalid
 	}
 	// The sender's own parser has the last word: what it refuses could
-	// never be mailed (a quoted local part, a label over 63 octets...).
-	if _, err := mail.ParseAddress(canonical); err != nil {
+	// never be mailed (a quoted local part, a label over 63 octets...), and
+	// what it reads differently (a comment: "ada(x)@example.com" is mailed
+	// to ada@example.com) would give one mailbox several accounts.
+	if a, err := mail.ParseAddress(canonical); err != nil || a.Address != canonical || a.Name != "" {
 		return "", emailInvalid
 	}
 	return canonical, ""
