@@ -7,6 +7,9 @@
 //   - BenchmarkEvents and BenchmarkEventsRatio: events per second from
 //     outbox publish (one transaction per event) to subscriber handler,
 //     against raw asynq enqueue to handler on a private Redis;
+//   - BenchmarkMailRequests: latency of the password reset and resend
+//     verification requests for an address without an account over that for
+//     an address with one, which must be 1: the requests do the same work;
 //   - BenchmarkEventsWhatIf (only with BENCH_WHATIF=1): the relay change
 //     docs/performance.md proposes, emulated through the exported API, and
 //     the rate at which the publishers alone commit outbox rows.

@@ -57,6 +57,10 @@ type target struct {
 	client *fasthttp.HostClient
 	// auth, when set, is sent as the Authorization header.
 	auth string
+	// body, when set, is POSTed as JSON and the answer must have status
+	// want (default: GET, 200).
+	body []byte
+	want int
 }
 
 func newTarget(name, addr, path string, conns int) *target {
@@ -76,15 +80,23 @@ func (t *target) worker() (do func() error, release func()) {
 	req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	req.SetRequestURI("http://" + t.addr + t.path)
 	req.Header.SetMethod(fasthttp.MethodGet)
+	want := fasthttp.StatusOK
+	if t.body != nil {
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.Header.SetContentType("application/json")
+		req.SetBody(t.body)
+		want = t.want
+	}
 	if t.auth != "" {
 		req.Header.Set(fasthttp.HeaderAuthorization, t.auth)
 	}
+	method := string(req.Header.Method())
 	do = func() error {
 		if err := t.client.Do(req, res); err != nil {
-			return fmt.Errorf("%s GET %s: %w", t.name, t.path, err)
+			return fmt.Errorf("%s %s %s: %w", t.name, method, t.path, err)
 		}
-		if res.StatusCode() != fasthttp.StatusOK {
-			return fmt.Errorf("%s GET %s: status %d: %s", t.name, t.path, res.StatusCode(), res.Body())
+		if res.StatusCode() != want {
+			return fmt.Errorf("%s %s %s: status %d: %s", t.name, method, t.path, res.StatusCode(), res.Body())
 		}
 		return nil
 	}

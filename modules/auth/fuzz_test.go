@@ -11,7 +11,8 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzJSONHandlers -fuzztime 60s ./modules/auth/
 func FuzzJSONHandlers(f *testing.F) {
-	e := start(f, map[string]string{"VEZA_AUTH_MAX_FAILED_LOGINS_PER_IP": "1000000", "VEZA_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": "1000000"})
+	e := start(f, map[string]string{"VEZA_AUTH_MAX_FAILED_LOGINS_PER_IP": "1000000", "VEZA_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": "1000000",
+		"VEZA_AUTH_LOGIN_DELAY_AFTER": "1000000"})
 	u, tk := e.account(f, "fuzzer")
 	routes := []struct{ method, path string }{
 		{"POST", "/api/v1/auth/register"},

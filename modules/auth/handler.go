@@ -50,14 +50,20 @@ type (
 )
 
 func (h *handler) routes(r *app.Registrar) {
-	r.Post("/auth/register", h.register, app.Summary("create an account"), app.RequestBody(registerBody{}),
+	r.Post("/auth/register", h.register, app.Summary("create an account"),
+		app.Description("The email's local part must be ASCII (a mail server could not deliver to anything else); an internationalised domain is stored in punycode."),
+		app.RequestBody(registerBody{}),
 		app.Response(201, "the account; a verification mail is on its way", registered{}))
 	r.Post("/auth/verify-email", h.verifyEmail, app.Summary("verify an email address with the mailed token"),
 		app.RequestBody(tokenBody{}), app.Header("X-Verify-Token", "the token, instead of the body", false),
 		app.Response(200, "the verified account", PrivateUser{}))
 	r.Post("/auth/resend-verification", h.resendVerification, app.Summary("mail the verification link again"),
+		app.Description("Does the same work whether or not the address has an account. An address receives at most mail_budget_per_address verification mails per mail_budget_window; further requests are accepted and mail nothing."),
 		app.RequestBody(emailBody{}), app.Response(202, "accepted, whether or not the address has an account", struct{}{}))
-	r.Post("/auth/login", h.login, app.Summary("log in"), app.RequestBody(loginBody{}), app.Response(200, "tokens", Tokens{}))
+	r.Post("/auth/login", h.login, app.Summary("log in"),
+		app.Description("Failures refuse the client address that fails (429 with Retry-After), per account and in all, never the account itself; "+
+			"failures on an account from many addresses slow down logins to it from addresses it has not signed in from."),
+		app.RequestBody(loginBody{}), app.Response(200, "tokens", Tokens{}))
 	r.Post("/auth/refresh", h.refresh, app.Summary("rotate a refresh token for a new pair"),
 		app.RequestBody(refreshBody{}), app.Response(200, "tokens", Tokens{}))
 	r.Post("/auth/logout", h.logout, app.Authenticated(), app.Summary("end this session, the session of a refresh token, or all"),
@@ -68,6 +74,7 @@ func (h *handler) routes(r *app.Registrar) {
 			Available bool `json:"available"`
 		}{}))
 	r.Post("/auth/password/reset-request", h.resetRequest, app.Summary("mail a password reset link"),
+		app.Description("Does the same work whether or not the address has an account. An address receives at most mail_budget_per_address reset mails per mail_budget_window; further requests are accepted and mail nothing."),
 		app.RequestBody(emailBody{}), app.Response(202, "accepted, whether or not the address has an account", struct{}{}))
 	r.Post("/auth/password/reset", h.reset, app.Summary("set a new password with the mailed token; ends all sessions"),
 		app.RequestBody(resetBody{}), app.Response(200, "done", struct{}{}))
@@ -79,6 +86,7 @@ func (h *handler) routes(r *app.Registrar) {
 	r.Get("/users/by-username/:username", h.profileByUsername, app.Summary("a public profile by username"),
 		app.Response(200, "the profile", PublicUser{}))
 	r.Put("/users/:id", h.updateProfile, app.Authenticated(), app.Summary("update a profile (owner or admin)"),
+		app.Description("Text fields refuse control, bidirectional and invisible characters; avatar_url must be an https URL on a public host, links http(s) URLs on public hosts."),
 		app.RequestBody(ProfileInput{}), app.Response(200, "the profile", PrivateUser{}))
 	r.Get("/users/:id/completion", h.completion, app.Authenticated(), app.Summary("profile completion (owner)"),
 		app.Response(200, "completion", Completion{}))
@@ -117,7 +125,7 @@ func (h *handler) resendVerification(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	if err := h.svc.ResendVerification(c.UserContext(), in.Email); err != nil {
+	if err := h.svc.ResendVerification(c.UserContext(), in.Email, audit.FromRequest(c)); err != nil {
 		return err
 	}
 	return httpx.Accepted(c, fiber.Map{})

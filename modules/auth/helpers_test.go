@@ -115,6 +115,9 @@ func (e *env) mails(t testing.TB) []received {
 	sort.Strings(files)
 	var out []received
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), ".") {
+			continue // the dir driver's temporary file (".tmp-*.eml"), still being written
+		}
 		raw, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)

@@ -2,91 +2,135 @@ package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"strconv"
-	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// failureLimiter counts failed logins per account and per IP in fixed
-// windows, in Redis so that every API process sees the same counts. When
-// Redis does not answer, each process keeps counting on its own: the limit
-// weakens to per-process but never disappears.
-type failureLimiter struct {
-	rdb        redis.UniversalClient
-	window     time.Duration
-	perAccount int
-	perIP      int
-	now        func() time.Time
-
-	mu    sync.Mutex
-	local map[string]int // key "<window>:<kind>:<id>"
+// loginGuard throttles password guessing without handing attackers a way
+// to lock people out of their accounts (OWASP's credential stuffing and
+// authentication cheat sheets).
+//
+// A refusal (429) only ever falls on the address that failed, never on the
+// account: a count per client address (IPv4 address or IPv6 /64) against
+// all accounts, past max_failed_logins_per_ip, refuses that address
+// everything; a count per (account, address) pair, past
+// max_failed_logins_per_account, refuses that address that account. A
+// count lives failed_login_window from its first failure (so the refusal
+// lasts until then, which Retry-After says), not until a clock boundary
+// that would hand every attacker fresh attempts at once. So ten wrong
+// passwords for carol from one address block that address, and carol, or
+// an admin whose email someone hammers, still signs in from anywhere else.
+//
+// What one address cannot do, many can: against a guess spread over a
+// botnet the account's own count (failures from all addresses) does not
+// refuse, it slows. Past login_delay_after failures, every attempt on that
+// account from an address that has not signed in to it before waits
+// login_delay_base, doubling with each further failure up to
+// login_delay_max, before its password is even checked. The wait comes
+// first and is the same whatever the password: a delay added only to wrong
+// answers would tell a client that gives up early that its guess was wrong.
+// An address that signed in to the account within known_address_ttl
+// (typically the owner's home or office) is not slowed, and a correct
+// password from any address that is not refused gets in, only later.
+//
+// A successful login clears its pair's failures and marks the address as
+// known for the account; it does not clear the account's count, which
+// would let an attacker reset the slowing by waiting for the owner.
+type loginGuard struct {
+	counts   *counters
+	settings *Settings
 }
 
-func newFailureLimiter(rdb redis.UniversalClient, s *Settings) *failureLimiter {
-	return &failureLimiter{rdb: rdb, window: s.FailedLoginWindow, perAccount: s.MaxFailedLoginsPerAccount,
-		perIP: s.MaxFailedLoginsPerIP, now: time.Now, local: map[string]int{}}
+func newLoginGuard(c *counters, s *Settings) *loginGuard {
+	return &loginGuard{counts: c, settings: s}
 }
 
-func (l *failureLimiter) keys(ip, account string) (accountKey, ipKey string, reset time.Time) {
-	w := l.now().UnixNano() / int64(l.window)
-	start := time.Unix(0, w*int64(l.window))
-	sum := sha256.Sum256([]byte(account)) // keep addresses out of Redis
-	prefix := "veza:auth:fail:" + strconv.FormatInt(w, 10) + ":"
-	return prefix + "acct:" + hex.EncodeToString(sum[:12]), prefix + "ip:" + ip, start.Add(l.window)
+// loginVerdict is what the guard says of an attempt before the password is
+// checked.
+type loginVerdict struct {
+	// refusedFor, when positive, refuses the attempt: the address is over
+	// one of its limits for that long still.
+	refusedFor time.Duration
+	// delay is how long the attempt waits before its password is checked.
+	delay time.Duration
 }
 
-// blocked reports whether the account or the IP is over its limit, and for
-// how long.
-func (l *failureLimiter) blocked(ctx context.Context, ip, account string) (time.Duration, bool) {
-	ak, ik, reset := l.keys(ip, account)
-	wait := time.Until(reset)
-	counts, err := l.rdb.MGet(ctx, ak, ik).Result()
-	if err != nil {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return wait, l.local[ak] >= l.perAccount || l.local[ik] >= l.perIP
+type loginKeys struct {
+	ip, pair, account, known string
+}
+
+func (g *loginGuard) keys(ip, email string) loginKeys {
+	acct, net := addressKey(email), networkKey(ip)
+	return loginKeys{
+		ip:      "veza:auth:fail:ip:" + net,
+		pair:    "veza:auth:fail:pair:" + acct + ":" + net,
+		account: "veza:auth:fail:acct:" + acct,
+		known:   "veza:auth:known:" + acct + ":" + net,
 	}
-	n := func(v any) int {
-		s, _ := v.(string)
-		i, _ := strconv.Atoi(s)
-		return i
+}
+
+// check judges an attempt on the account of email from ip.
+func (g *loginGuard) check(ctx context.Context, ip, email string) loginVerdict {
+	k := g.keys(ip, email)
+	c := g.counts.get(ctx, k.ip, k.pair, k.account, k.known)
+	overIP := c[0].n >= int64(g.settings.MaxFailedLoginsPerIP)
+	overPair := c[1].n >= int64(g.settings.MaxFailedLoginsPerAccount)
+	if overIP || overPair {
+		var d time.Duration
+		if overIP {
+			d = c[0].ttl
+		}
+		if overPair {
+			d = max(d, c[1].ttl)
+		}
+		return loginVerdict{refusedFor: max(d, time.Second)}
 	}
-	return wait, n(counts[0]) >= l.perAccount || n(counts[1]) >= l.perIP
+	if c[3].n > 0 {
+		return loginVerdict{}
+	}
+	return loginVerdict{delay: g.delayFor(c[2].n)}
 }
 
-// fail counts one failed login.
-func (l *failureLimiter) fail(ctx context.Context, ip, account string) {
-	ak, ik, _ := l.keys(ip, account)
-	pipe := l.rdb.TxPipeline()
-	pipe.Incr(ctx, ak)
-	pipe.Expire(ctx, ak, l.window+time.Minute)
-	pipe.Incr(ctx, ik)
-	pipe.Expire(ctx, ik, l.window+time.Minute)
-	if _, err := pipe.Exec(ctx); err != nil {
-		l.mu.Lock()
-		l.local[ak]++
-		l.local[ik]++
-		l.prune()
-		l.mu.Unlock()
+// delayFor is the wait of an attempt on an account that failed failures
+// times in the window, from all addresses together.
+func (g *loginGuard) delayFor(failures int64) time.Duration {
+	over := failures - int64(g.settings.LoginDelayAfter)
+	if over <= 0 {
+		return 0
+	}
+	d := g.settings.LoginDelayBase
+	for i := int64(1); i < over && d < g.settings.LoginDelayMax; i++ {
+		d *= 2
+	}
+	return min(d, g.settings.LoginDelayMax)
+}
+
+// fail counts one wrong password (or unknown address) from ip.
+func (g *loginGuard) fail(ctx context.Context, ip, email string) {
+	k := g.keys(ip, email)
+	g.counts.incr(ctx, g.settings.FailedLoginWindow, k.ip, k.pair, k.account)
+}
+
+// succeed clears the pair's failures and remembers the address as one the
+// account signs in from.
+func (g *loginGuard) succeed(ctx context.Context, ip, email string) {
+	k := g.keys(ip, email)
+	g.counts.del(ctx, k.pair)
+	if ttl := g.settings.KnownAddressTTL; ttl > 0 {
+		g.counts.set(ctx, k.known, ttl)
 	}
 }
 
-// succeed clears the account's failures (not the IP's).
-func (l *failureLimiter) succeed(ctx context.Context, account string) {
-	ak, _, _ := l.keys("", account)
-	_ = l.rdb.Del(ctx, ak).Err()
-	l.mu.Lock()
-	delete(l.local, ak)
-	l.mu.Unlock()
-}
-
-// prune keeps the local fallback bounded; called with mu held.
-func (l *failureLimiter) prune() {
-	if len(l.local) > 100000 {
-		l.local = map[string]int{}
+// wait sleeps for d unless ctx ends first.
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
+	"github.com/veza/veza/platform/audit"
 	"github.com/veza/veza/platform/config"
 	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/mail"
@@ -31,21 +32,33 @@ const (
 	mailReset  = "reset_password"
 )
 
-// mailJob is the payload of auth:send_email. It names the user, not the
-// token: the job derives the token (mailer.mailToken), so no live token
-// ever sits in the outbox or in Redis.
+// mailJob is the payload of auth:send_email. It names the user (a mail
+// that registration promises) or only the address (a resend or reset
+// request: version 2), never the token: the job derives the token
+// (mailer.mailToken), so no live token ever sits in the outbox or in Redis.
 type mailJob struct {
 	Kind   string    `json:"kind"`
-	UserID uuid.UUID `json:"user_id"`
+	UserID uuid.UUID `json:"user_id,omitzero"`
+	// Email is the canonical address a request named; the job looks its
+	// account up, so that the request does the same work whether or not
+	// there is one.
+	Email string `json:"email,omitempty"`
+	// Origin is who asked, for the audit entry the job writes.
+	Origin *mailOrigin `json:"origin,omitempty"`
 }
 
-func (s *Service) queueMail(ctx context.Context, tx sqlx.ExtContext, kind string, uid uuid.UUID) error {
-	return s.queue.EnqueueTx(ctx, tx, SendEmailJob, 1, mailJob{Kind: kind, UserID: uid}, jobs.MaxRetry(8))
+type mailOrigin struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
-// queueMailNow queues a mail outside any other write (resend, reset request).
-func (s *Service) queueMailNow(ctx context.Context, kind string, uid uuid.UUID) error {
-	return s.queueMail(ctx, s.db, kind, uid)
+// mailJobVersion 2 added Email and Origin; version 1 tasks (UserID only)
+// are still handled.
+const mailJobVersion = 2
+
+func (s *Service) queueMail(ctx context.Context, tx sqlx.ExtContext, job mailJob) error {
+	return s.queue.EnqueueTx(ctx, tx, SendEmailJob, mailJobVersion, job, jobs.MaxRetry(8))
 }
 
 // mailer builds and sends the module's mails through the platform's Sender.
@@ -53,6 +66,7 @@ type mailer struct {
 	store    *store
 	sender   mail.Sender
 	settings *Settings
+	budget   *mailBudget
 	from     string
 	base     string
 	// tokenKey derives the mailed tokens (see mailToken).
@@ -61,12 +75,12 @@ type mailer struct {
 	now      func() time.Time
 }
 
-func newMailer(st *store, s *Settings, cfg *config.Config, sender mail.Sender, log *zap.Logger) (*mailer, error) {
+func newMailer(st *store, s *Settings, cfg *config.Config, sender mail.Sender, budget *mailBudget, log *zap.Logger) (*mailer, error) {
 	key, err := hkdf.Key(sha256.New, []byte(cfg.JWTSecret), nil, mailTokenLabel, sha256.Size)
 	if err != nil {
 		return nil, fmt.Errorf("derive the mail token key: %w", err)
 	}
-	return &mailer{store: st, sender: sender, settings: s, from: cfg.MailFrom,
+	return &mailer{store: st, sender: sender, settings: s, budget: budget, from: cfg.MailFrom,
 		base: strings.TrimRight(cfg.PublicURL, "/"), tokenKey: key, log: log, now: time.Now}, nil
 }
 
@@ -91,8 +105,9 @@ func (m *mailer) mailToken(kind string, userID uuid.UUID, taskID string) string 
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// handle is the auth:send_email job: it stores the task's token (once:
-// a retry finds it there) and mails its link. A permanent refusal (unknown
+// handle is the auth:send_email job: it finds the account to mail, takes
+// a place in the address's mail budget, stores the task's token (once: a
+// retry finds it there) and mails its link. A permanent refusal (unknown
 // recipient, invalid message) is not retried; anything else is, with the
 // same link.
 func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
@@ -108,15 +123,17 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return fmt.Errorf("%s mail outside a task: no task id to derive its token from: %w", job.Kind, asynq.SkipRetry)
 	}
-	u, err := m.store.userByID(ctx, job.UserID)
-	if errors.Is(err, errNotFound) {
-		return nil // deleted since
-	}
-	if err != nil {
+	u, err := m.recipient(ctx, job)
+	if err != nil || u == nil {
 		return err
 	}
-	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
+	if !m.budget.take(ctx, job.Kind, u.Email, taskID) {
+		m.log.Info("mail budget of the address spent; not sent", zap.String("kind", job.Kind),
+			zap.String("user_id", u.ID.String()), zap.String("task_id", taskID))
 		return nil
+	}
+	if err := m.audit(ctx, job, u); err != nil {
+		return err
 	}
 	token := m.mailToken(job.Kind, u.ID, taskID)
 	live, err := m.store.addEmailToken(ctx, u.ID, job.Kind, hashToken(token), m.now().Add(kind.ttl))
@@ -129,6 +146,49 @@ func (m *mailer) handle(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	return m.send(ctx, job.Kind, kind, u, token, taskID)
+}
+
+// recipient is the account a mail job is for, nil when there is none to
+// mail: no account has the address (or the id) any more, it is banned, or a
+// verification mail finds it verified.
+func (m *mailer) recipient(ctx context.Context, job mailJob) (*User, error) {
+	var (
+		u   *User
+		err error
+	)
+	if job.Email != "" {
+		u, err = m.store.userByEmail(ctx, job.Email)
+	} else {
+		u, err = m.store.userByID(ctx, job.UserID)
+	}
+	if errors.Is(err, errNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s mail: find the account: %w", job.Kind, err)
+	}
+	if u.BannedAt != nil || (job.Kind == mailVerify && u.EmailVerifiedAt != nil) {
+		return nil, nil
+	}
+	return u, nil
+}
+
+// audit records a reset request that found its account, on the task's
+// first attempt only: the request itself cannot, without looking the
+// account up where its timing shows.
+func (m *mailer) audit(ctx context.Context, job mailJob, u *User) error {
+	if job.Kind != mailReset || job.Email == "" {
+		return nil
+	}
+	if n, ok := asynq.GetRetryCount(ctx); ok && n > 0 {
+		return nil
+	}
+	e := audit.Entry{ActorID: &u.ID, Action: "auth.password_reset_requested", Module: "auth",
+		TargetType: "user", TargetID: u.ID.String(), Success: true}
+	if o := job.Origin; o != nil {
+		e = e.With(audit.Origin{IP: o.IP, UserAgent: o.UserAgent, RequestID: o.RequestID})
+	}
+	return audit.Write(ctx, m.store.db, e)
 }
 
 func (m *mailer) send(ctx context.Context, kindName string, kind mailKind, u *User, token, taskID string) error {

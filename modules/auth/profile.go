@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -57,37 +58,58 @@ func (s *Service) UpdateProfile(ctx context.Context, p *authn.Principal, id uuid
 		return nil, err
 	}
 	next := profile{DisplayName: u.DisplayName, Bio: u.Bio, AvatarURL: u.AvatarURL, Location: u.Location, Links: u.Links}
-	var v httpx.Checker
-	if in.DisplayName != nil {
-		next.DisplayName = *in.DisplayName
-		v.Check(runeLen(next.DisplayName) <= 100, "display_name", "at most 100 characters")
-	}
-	if in.Bio != nil {
-		next.Bio = *in.Bio
-		v.Check(runeLen(next.Bio) <= 2000, "bio", "at most 2000 characters")
-	}
-	if in.AvatarURL != nil {
-		next.AvatarURL = *in.AvatarURL
-		v.Check(next.AvatarURL == "" || validWebURL(next.AvatarURL, 500), "avatar_url", "must be an http(s) URL of at most 500 characters")
-	}
-	if in.Location != nil {
-		next.Location = *in.Location
-		v.Check(runeLen(next.Location) <= 100, "location", "at most 100 characters")
-	}
-	if in.Links != nil {
-		next.Links = stringList(*in.Links)
-		v.Check(len(next.Links) <= 10, "links", "at most 10 links")
-		for _, l := range next.Links {
-			if !validWebURL(l, 500) {
-				v.Add("links", "each link must be an http(s) URL of at most 500 characters")
-				break
-			}
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := applyProfile(&next, in); err != nil {
 		return nil, err
 	}
 	return s.store.saveProfile(ctx, id, next)
+}
+
+// applyProfile checks the given fields and copies them into p; it refuses
+// them all, with one detail per field, if one is wrong.
+func applyProfile(p *profile, in ProfileInput) error {
+	var v httpx.Checker
+	text := func(field string, given *string, dst *string, max int, k textKind) {
+		if given == nil {
+			return
+		}
+		*dst = *given
+		if runeLen(*given) > max {
+			v.Add(field, fmt.Sprintf("must be at most %d characters", max))
+		} else if problem := textProblem(*given, k); problem != "" {
+			v.Add(field, problem)
+		}
+	}
+	text("display_name", in.DisplayName, &p.DisplayName, 100, nameText)
+	text("bio", in.Bio, &p.Bio, 2000, proseText)
+	text("location", in.Location, &p.Location, 100, nameText)
+	if in.AvatarURL != nil {
+		p.AvatarURL = *in.AvatarURL
+		if p.AvatarURL != "" {
+			if problem := webURLProblem(p.AvatarURL, urlRules{httpsOnly: true}); problem != "" {
+				v.Add("avatar_url", problem)
+			}
+		}
+	}
+	if in.Links != nil {
+		p.Links = stringList(*in.Links)
+		if problem := linksProblem(p.Links); problem != "" {
+			v.Add("links", problem)
+		}
+	}
+	return v.Err()
+}
+
+// linksProblem says what is wrong with the first bad link, "" when none is.
+func linksProblem(links []string) string {
+	if len(links) > 10 {
+		return "at most 10 links"
+	}
+	for i, l := range links {
+		if problem := webURLProblem(l, urlRules{}); problem != "" {
+			return fmt.Sprintf("link %d %s", i+1, problem)
+		}
+	}
+	return ""
 }
 
 // Completion is how complete a profile is.

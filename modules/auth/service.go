@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ type Service struct {
 	policy   password.Policy
 	tokens   *tokenIssuer
 	auth     *Authenticator
-	limiter  *failureLimiter
+	guard    *loginGuard
 	pub      *events.Publisher
 	queue    *jobs.Enqueuer
 	settings *Settings
@@ -36,9 +37,9 @@ type Service struct {
 }
 
 func newService(pool *sqlx.DB, st *store, hasher *password.Hasher, tokens *tokenIssuer, a *Authenticator,
-	limiter *failureLimiter, pub *events.Publisher, queue *jobs.Enqueuer, s *Settings, log *zap.Logger) *Service {
+	guard *loginGuard, pub *events.Publisher, queue *jobs.Enqueuer, s *Settings, log *zap.Logger) *Service {
 	return &Service{db: pool, store: st, hasher: hasher, policy: password.DefaultPolicy(), tokens: tokens, auth: a,
-		limiter: limiter, pub: pub, queue: queue, settings: s, log: log, now: time.Now}
+		guard: guard, pub: pub, queue: queue, settings: s, log: log, now: time.Now}
 }
 
 // Client errors of this module.
@@ -73,10 +74,11 @@ type NewAccount struct {
 
 func (s *Service) checkAccount(in *NewAccount) error {
 	in.Username = strings.TrimSpace(in.Username)
-	in.Email = normalizeEmail(in.Email)
 	var v httpx.Checker
 	v.Check(validUsername(in.Username), "username", "must be 3 to 30 letters, digits, _ or -")
-	v.Check(validEmail(in.Email), "email", "must be a valid email address")
+	email, problem := parseEmail(in.Email)
+	v.Check(problem == "", "email", problem)
+	in.Email = email
 	if err := s.policy.Check(in.Password); err != nil {
 		var p *password.Problem
 		if errors.As(err, &p) {
@@ -152,7 +154,7 @@ func (s *Service) create(ctx context.Context, in NewAccount, o audit.Origin, act
 			return err
 		}
 		if !in.Verified {
-			if err := s.queueMail(ctx, tx, mailVerify, u.ID); err != nil {
+			if err := s.queueMail(ctx, tx, mailJob{Kind: mailVerify, UserID: u.ID}); err != nil {
 				return err
 			}
 		}
@@ -205,38 +207,42 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, o audit.Origin)
 
 // ResendVerification mails a new link when the address belongs to an
 // unverified account; it says nothing either way.
-func (s *Service) ResendVerification(ctx context.Context, email string) error {
-	u, err := s.mailTarget(ctx, email)
-	if err != nil || u == nil || u.EmailVerifiedAt != nil {
-		return err
-	}
-	return s.queueMailNow(ctx, mailVerify, u.ID)
+func (s *Service) ResendVerification(ctx context.Context, email string, o audit.Origin) error {
+	return s.requestMail(ctx, mailVerify, email, o)
 }
 
-// RequestReset mails a reset link when the address belongs to an account.
+// RequestReset mails a reset link when the address belongs to an account;
+// it says nothing either way.
 func (s *Service) RequestReset(ctx context.Context, email string, o audit.Origin) error {
-	u, err := s.mailTarget(ctx, email)
-	if err != nil || u == nil {
-		return err
-	}
-	if err := audit.Write(ctx, s.db, audit.Entry{ActorID: &u.ID, Action: "auth.password_reset_requested", Module: "auth",
-		TargetType: "user", TargetID: u.ID.String(), Success: true}.With(o)); err != nil {
-		return err
-	}
-	return s.queueMailNow(ctx, mailReset, u.ID)
+	return s.requestMail(ctx, mailReset, email, o)
 }
 
-// mailTarget finds the live account of an address; nil when there is none.
-func (s *Service) mailTarget(ctx context.Context, email string) (*User, error) {
-	email = normalizeEmail(email)
-	if !validEmail(email) {
-		return nil, httpx.Invalid(httpx.FieldError{Field: "email", Message: "must be a valid email address"})
+// requestMail queues the mail job of a resend or reset request. It does
+// not look the account up: the job does, on a worker, so the request does
+// the same work (one outbox row of the same shape) whether or not the
+// address has an account, and its timing tells nothing. The job also
+// applies the address's mail budget. Only the syntax of the address is
+// judged here, which says nothing about accounts: an address that is no
+// address is refused (422), a well-formed one that no account can have
+// (a non-ASCII local part) is accepted and mails nothing, like an unknown
+// one.
+func (s *Service) requestMail(ctx context.Context, kind, raw string, o audit.Origin) error {
+	if strings.TrimSpace(raw) == "" {
+		return httpx.Invalid(httpx.FieldError{Field: "email", Message: "is required"})
 	}
-	u, err := s.store.userByEmail(ctx, email)
-	if errors.Is(err, errNotFound) || (u != nil && u.BannedAt != nil) {
-		return nil, nil
+	email, problem := parseEmail(raw)
+	switch problem {
+	case "":
+	case emailInvalid:
+		return httpx.Invalid(httpx.FieldError{Field: "email", Message: problem})
+	default:
+		return nil
 	}
-	return u, err
+	job := mailJob{Kind: kind, Email: email, Origin: &mailOrigin{IP: o.IP, UserAgent: o.UserAgent, RequestID: o.RequestID}}
+	if err := s.queueMail(ctx, s.db, job); err != nil {
+		return fmt.Errorf("queue the %s mail: %w", kind, err)
+	}
+	return nil
 }
 
 // ResetPassword spends a reset token, sets the new password, ends every
@@ -314,10 +320,14 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if wait, blocked := s.limiter.blocked(ctx, o.IP, email); blocked {
+	verdict := s.guard.check(ctx, o.IP, email)
+	if verdict.refusedFor > 0 {
 		_ = audit.Write(ctx, s.db, audit.Entry{Action: "auth.login_blocked", Module: "auth", Success: false,
 			Meta: map[string]any{"email": email}}.With(o))
-		return nil, httpx.TooManyRequests("too_many_attempts", "too many failed logins; try again later", wait)
+		return nil, httpx.TooManyRequests("too_many_attempts", "too many failed logins from this address; try again later", verdict.refusedFor)
+	}
+	if err := wait(ctx, verdict.delay); err != nil {
+		return nil, fmt.Errorf("login: slowed down: %w", err)
 	}
 	u, err := s.store.userByEmail(ctx, email)
 	if err != nil && !errors.Is(err, errNotFound) {
@@ -330,7 +340,7 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 		return nil, hashErr(err)
 	}
 	if !ok {
-		s.limiter.fail(ctx, o.IP, email)
+		s.guard.fail(ctx, o.IP, email)
 		var actor *uuid.UUID
 		if u != nil {
 			actor = &u.ID
@@ -370,7 +380,7 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 	if err != nil {
 		return nil, err
 	}
-	s.limiter.succeed(ctx, email)
+	s.guard.succeed(ctx, o.IP, email)
 	return s.tokensFor(u, ses.ID, refresh)
 }
 

@@ -24,11 +24,35 @@ type Settings struct {
 	Issuer   string `yaml:"issuer" env:"JWT_ISSUER"`
 	Audience string `yaml:"audience" env:"JWT_AUDIENCE"`
 
-	// Failed-login limits: past them, login answers 429 until the window
-	// that saw the failures ends.
+	// Failed logins (see loginGuard). A client address is an IPv4 address
+	// or an IPv6 /64; a count lives FailedLoginWindow from its first
+	// failure. Past MaxFailedLoginsPerIP failures against any accounts, an
+	// address is refused every login (429 with Retry-After) until its count
+	// expires; past MaxFailedLoginsPerAccount failures against one account,
+	// it is refused that account only. No count ever refuses the account
+	// itself: the owner signs in from another address.
 	MaxFailedLoginsPerAccount int           `yaml:"max_failed_logins_per_account"`
 	MaxFailedLoginsPerIP      int           `yaml:"max_failed_logins_per_ip"`
 	FailedLoginWindow         time.Duration `yaml:"failed_login_window"`
+	// Past LoginDelayAfter failures against one account in the window,
+	// from all addresses together, a login to it from an address that has
+	// not signed in to it within KnownAddressTTL waits LoginDelayBase
+	// before its password is checked, twice as long after each further
+	// failure, at most LoginDelayMax: guessing spread over many addresses
+	// slows down, the owner still gets in. KnownAddressTTL 0 slows every
+	// address.
+	LoginDelayAfter int           `yaml:"login_delay_after"`
+	LoginDelayBase  time.Duration `yaml:"login_delay_base"`
+	LoginDelayMax   time.Duration `yaml:"login_delay_max"`
+	KnownAddressTTL time.Duration `yaml:"known_address_ttl"`
+
+	// MailBudget is how many verification mails, and how many reset mails,
+	// one address receives at most per MailBudgetWindow (a sliding window;
+	// registration's mail included); requests beyond it are accepted (202)
+	// and mail nothing, so nobody can flood a mailbox through Veza.
+	// Requests for an address without an account spend nothing.
+	MailBudget       int           `yaml:"mail_budget_per_address"`
+	MailBudgetWindow time.Duration `yaml:"mail_budget_window"`
 
 	// HashConcurrency bounds password hashes running at once (19 MiB each).
 	HashConcurrency int `yaml:"hash_concurrency"`
@@ -36,6 +60,10 @@ type Settings struct {
 	// user's token version when an invalidation message is missed.
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 }
+
+// maxLoginDelay bounds login_delay_max well under the default
+// HANDLER_TIMEOUT (30s): a login that waits must still be answered.
+const maxLoginDelay = 10 * time.Second
 
 func defaultSettings() any {
 	return &Settings{
@@ -49,6 +77,12 @@ func defaultSettings() any {
 		MaxFailedLoginsPerAccount: 10,
 		MaxFailedLoginsPerIP:      50,
 		FailedLoginWindow:         15 * time.Minute,
+		LoginDelayAfter:           5,
+		LoginDelayBase:            250 * time.Millisecond,
+		LoginDelayMax:             3 * time.Second,
+		KnownAddressTTL:           30 * 24 * time.Hour,
+		MailBudget:                3,
+		MailBudgetWindow:          time.Hour,
 		HashConcurrency:           runtime.NumCPU(),
 		TokenCacheTTL:             30 * time.Second,
 	}
@@ -67,6 +101,12 @@ func (s *Settings) Validate(config.Env) error {
 		return errors.New("issuer and audience must be set")
 	case s.MaxFailedLoginsPerAccount < 1 || s.MaxFailedLoginsPerIP < 1 || s.FailedLoginWindow < time.Second:
 		return errors.New("failed-login limits must be positive")
+	case s.LoginDelayAfter < 0 || s.KnownAddressTTL < 0:
+		return errors.New("login_delay_after and known_address_ttl must not be negative")
+	case s.LoginDelayBase <= 0 || s.LoginDelayMax < s.LoginDelayBase || s.LoginDelayMax > maxLoginDelay:
+		return fmt.Errorf("login_delay_base must be positive and login_delay_max between it and %s (a longer wait nears the handler timeout)", maxLoginDelay)
+	case s.MailBudget < 1 || s.MailBudgetWindow < time.Minute:
+		return errors.New("mail_budget_per_address must be at least 1 and mail_budget_window at least 1m")
 	case s.HashConcurrency < 1:
 		return errors.New("hash_concurrency must be at least 1")
 	case s.TokenCacheTTL < 0:
