@@ -73,6 +73,9 @@ type Runtime struct {
 	addrMu  sync.Mutex
 	server  *fiber.App
 	started bool
+	// files is the platform's file store once a module asked for it; nil
+	// when no enabled module stores files, so nothing is swept.
+	files storage.Store
 }
 
 // Build assembles the fx application of one process from the plan's enabled
@@ -110,7 +113,7 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		fx.StopTimeout(o.Config.ShutdownTimeout),
 		fx.StartTimeout(time.Minute),
 		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient)))),
-		fx.Provide(metrics.New, newRootStore, newMailSender),
+		fx.Provide(metrics.New, rt.newRootStore, newMailSender),
 	}
 	for _, m := range o.Plan.Enabled {
 		opts = append(opts, rt.moduleOptions(m))
@@ -164,16 +167,17 @@ func (r *Runtime) moduleOptions(m Module) fx.Option {
 // view, whose keys live under "<module>/".
 type rootStore struct{ storage.Store }
 
-func newRootStore(cfg *config.Config) (rootStore, error) {
+func (r *Runtime) newRootStore(cfg *config.Config) (rootStore, error) {
 	st, err := storage.New(storage.Config{
 		Driver: cfg.StorageBackend,
-		Local:  storage.LocalConfig{Dir: cfg.UploadDir},
+		Local:  storage.LocalConfig{Dir: cfg.UploadDir, StaleTmpAge: cfg.StorageTmpMaxAge},
 		S3: storage.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
 			SecretKey: cfg.S3SecretKey, UseSSL: cfg.S3UseSSL, PathStyle: cfg.S3PathStyle, CreateBucket: true},
 	})
 	if err != nil {
 		return rootStore{}, fmt.Errorf("file storage (STORAGE_BACKEND=%s): %w", cfg.StorageBackend, err)
 	}
+	r.files = st
 	return rootStore{st}, nil
 }
 
