@@ -308,7 +308,7 @@ const drainMax = 256 << 10
 // whole body: it reads and drops up to 256 KiB of what is left, so a client
 // still sending can read the answer, and closes the connection after it.
 func DiscardBody(c *fiber.Ctx) {
-	if stream := c.Context().RequestBodyStream(); stream != nil {
+	if stream := unreadBody(c); stream != nil {
 		_, _ = io.CopyN(io.Discard, stream, drainMax)
 	}
 	c.Context().SetConnectionClose()
@@ -318,13 +318,27 @@ func DiscardBody(c *fiber.Ctx) {
 // multipart epilogue, a chunked body's last chunk) so the connection can
 // serve its next request; a large rest closes the connection instead.
 func FinishBody(c *fiber.Ctx) {
-	stream := c.Context().RequestBodyStream()
+	stream := unreadBody(c)
 	if stream == nil {
 		return
 	}
 	if n, _ := io.CopyN(io.Discard, stream, drainMax+1); n > drainMax {
 		c.Context().SetConnectionClose()
 	}
+}
+
+// unreadBody is what remains of a streamed body: through Body's reader when
+// the platform watches it, which remembers the body's end (fasthttp's
+// stream of a chunked body, read again after its last chunk, would wait
+// for the next request's bytes).
+func unreadBody(c *fiber.Ctx) io.Reader {
+	if b, ok := c.Locals(localBody).(*bodyReader); ok {
+		return b
+	}
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		return stream
+	}
+	return nil
 }
 
 // TooLarge answers 413 and closes the connection afterwards: the rest of the
