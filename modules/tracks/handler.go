@@ -19,6 +19,9 @@ type handler struct {
 	svc *Service
 }
 
+// uploadTimeout bounds a whole upload or download; stalls end them sooner.
+const uploadTimeout = 30 * time.Minute
+
 // TrackView is a track as the API shows it; other modules show tracks in
 // the same shape.
 type TrackView = tracksapi.Track
@@ -40,7 +43,8 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 	r.Get("/tracks", h.list, app.Summary("public tracks: ?q= text, ?genre=, ?user_id=, ?sort=new|popular; keyset pages"),
 		app.Query("q", "full-text search", false), app.Query("genre", "genre", false), app.Query("user_id", "owner", false),
 		app.Query("sort", "new (default) or popular", false), app.Query("limit", "1-100", false), app.Query("cursor", "next_cursor", false))
-	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20), app.HandlerTimeout(30*time.Minute),
+	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20),
+		app.StallTimeout(s.UploadStallTimeout), app.HandlerTimeout(uploadTimeout),
 		app.Summary("upload a track (multipart: file, title, genre, description, visibility, tags)"),
 		app.RequestContentType("multipart/form-data", map[string]any{"type": "object", "required": []string{"file", "title"},
 			"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}, "title": map[string]any{"type": "string"},
@@ -58,7 +62,7 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"))
 	r.Get("/tracks/:id/stream", h.stream, opt, app.Summary("the audio; Range requests answer 206"),
 		app.Header("Range", "bytes=start-end", false))
-	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(30*time.Minute), app.Summary("the original file as an attachment (owner)"))
+	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout), app.Summary("the original file as an attachment (owner)"))
 	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"))
 	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin)"))
 	r.Post("/tracks/:id/share", h.share, app.Authenticated(), app.Summary("make a share link (owner)"),
@@ -120,17 +124,14 @@ func (h *handler) list(c *fiber.Ctx) error {
 }
 
 func (h *handler) upload(c *fiber.Ctx) error {
-	release, err := h.svc.TryUpload()
+	p := authn.FromCtx(c)
+	release, err := h.svc.TryUpload(p)
 	if err != nil {
 		httpx.DiscardBody(c)
 		return err
 	}
 	defer release()
-	body := c.Context().RequestBodyStream()
-	if body == nil {
-		body = strings.NewReader(string(c.Body()))
-	}
-	t, err := h.svc.Upload(c.UserContext(), authn.FromCtx(c), string(c.Request().Header.ContentType()), body)
+	t, err := h.svc.Upload(c.UserContext(), p, string(c.Request().Header.ContentType()), httpx.Body(c))
 	if err != nil {
 		httpx.DiscardBody(c)
 		return err

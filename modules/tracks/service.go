@@ -34,7 +34,7 @@ type Service struct {
 	settings *Settings
 	presign  time.Duration
 	scanner  *clamav.Client
-	uploads  chan struct{}
+	uploads  *uploadSlots
 	plays    chan playJob
 	recent   seenPlays
 	baseURL  string
@@ -45,7 +45,7 @@ type Service struct {
 func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, queue *jobs.Enqueuer,
 	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
 	svc := &Service{db: pool, store: st, files: files, pub: pub, queue: queue, settings: s, presign: cfg.S3PresignTTL,
-		uploads: make(chan struct{}, s.MaxConcurrentUploads), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
+		uploads: newUploadSlots(s.MaxConcurrentUploads, s.MaxConcurrentUploadsPerUser), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
 	if s.ClamAVAddress != "" {
 		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}
 	}
