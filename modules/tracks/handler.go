@@ -2,6 +2,8 @@ package tracks
 
 import (
 	"crypto/subtle"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -52,7 +54,8 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 				"visibility": map[string]any{"type": "string", "enum": []string{"public", "private", "unlisted"}},
 				"tags":       map[string]any{"type": "string", "description": "comma-separated"}}}),
 		app.Response(201, "the track, status processing", TrackView{}))
-	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"), app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
+	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"),
+		app.Summary("the track behind a live share link; its stream_url plays through the link"), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"))
 	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
 	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"))
@@ -60,15 +63,35 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 	r.Put("/tracks/:id", h.update, app.Authenticated(), app.Summary("change metadata (owner or admin); recorded in the history"),
 		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"))
-	r.Get("/tracks/:id/stream", h.stream, opt, app.Summary("the audio; Range requests answer 206"),
-		app.Header("Range", "bytes=start-end", false))
-	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout), app.Summary("the original file as an attachment (owner)"))
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		r.Handle(method, "/tracks/:id/stream", h.stream, opt, app.Summary(rangeSummary("the audio")), rangeHeaders(),
+			app.HandlerTimeout(uploadTimeout))
+		r.Handle(method, "/tracks/shared/:token/stream", h.sharedStream, app.SecretParam("token"),
+			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), rangeHeaders(),
+			app.HandlerTimeout(uploadTimeout))
+		r.Handle(method, "/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout),
+			app.Summary(rangeSummary("the original file as an attachment (owner)")), rangeHeaders())
+	}
 	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"))
 	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin)"))
-	r.Post("/tracks/:id/share", h.share, app.Authenticated(), app.Summary("make a share link (owner)"),
-		app.Response(201, "the link", ShareView{}))
+	r.Post("/tracks/:id/share", h.share, app.Authenticated(),
+		app.Summary("make a share link (owner); expires_in: whole seconds from 1 to max_share_ttl, absent: max_share_ttl"),
+		app.RequestBody(ShareInput{}), app.Response(201, "the link", ShareView{}))
 	r.Post("/internal/tracks/:id/stream-ready", h.streamReady, app.Summary("stream server callback (X-Internal-API-Key)"),
 		app.Header("X-Internal-API-Key", "STREAM_SERVER_INTERNAL_API_KEY", true))
+}
+
+// rangeSummary documents a file route: GET and HEAD (the same answer
+// without its body) take one byte range.
+func rangeSummary(what string) string {
+	return what + "; one Range answers 206, a range past the end 416, several or a malformed one the whole file"
+}
+
+func rangeHeaders() app.RouteOption {
+	return func(rt *app.Route) {
+		app.Header("Range", "bytes=first-last, bytes=first- or bytes=-suffix", false)(rt)
+		app.Header("If-Range", "the ETag (or Last-Modified) of the copy the range completes", false)(rt)
+	}
 }
 
 // trackID reads :id; a malformed id names no track.
@@ -229,25 +252,29 @@ func (h *handler) share(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ExpiresIn int64 `json:"expires_in"`
-	}
+	var in ShareInput
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	sh, err := h.svc.CreateShare(c.UserContext(), authn.FromCtx(c), id, in.ExpiresIn)
+	sh, err := h.svc.CreateShare(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, sh)
 }
 
+// shared shows the track behind a live link. Its stream_url is the link's
+// own stream, which plays for whoever holds the link, even a private track
+// and an anonymous recipient.
 func (h *handler) shared(c *fiber.Ctx) error {
-	t, err := h.svc.Shared(c.UserContext(), c.Params("token"))
+	token := c.Params("token")
+	t, err := h.svc.Shared(c.UserContext(), token)
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, view(t))
+	v := view(t)
+	v.StreamURL = app.APIPrefix + "/tracks/shared/" + url.PathEscape(token) + "/stream"
+	return httpx.OK(c, v)
 }
 
 func (h *handler) revokeShare(c *fiber.Ctx) error {

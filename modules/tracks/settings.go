@@ -34,7 +34,9 @@ type Settings struct {
 	WaveformPoints int `yaml:"waveform_points"`
 	// PlayWindow counts a listener's plays of a track once per window.
 	PlayWindow time.Duration `yaml:"play_window"`
-	// MaxShareTTL bounds a share link's expires_in; 0: links may not expire.
+	// MaxShareTTL bounds a share link's life (its expires_in), and is the
+	// life of a link made without expires_in; 0: no bound, and links made
+	// without expires_in never expire.
 	MaxShareTTL time.Duration `yaml:"max_share_ttl"`
 }
 
@@ -75,6 +77,8 @@ func (s *Settings) Validate(env config.Env) error {
 		return errors.New("waveform_points must be between 10 and 10000")
 	case s.PlayWindow < time.Minute:
 		return errors.New("play_window must be at least 1m")
+	case s.MaxShareTTL != 0 && (s.MaxShareTTL < time.Second || s.MaxShareTTL > maxShareSeconds*time.Second):
+		return errors.New("max_share_ttl must be 0 (no bound) or between 1s and 100 years")
 	case s.ClamAVRequired && s.ClamAVAddress == "":
 		return errors.New("clamav_required (CLAMAV_REQUIRED) needs clamav_address (CLAMAV_ADDRESS)")
 	case s.InternalAPIKey != "" && len(s.InternalAPIKey) < 24:
