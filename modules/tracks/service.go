@@ -61,6 +61,14 @@ func canSee(p *authn.Principal, t *Track) bool {
 	return t.Visibility != "private" || (p != nil && (p.UserID == t.OwnerID || p.IsAdmin()))
 }
 
+// canList reports whether t may appear in a list p sees (GET /tracks,
+// another module's playlist): public tracks for everyone, the others only
+// for their owner and admins. An unlisted track is for those who have its
+// id or link, not for lists.
+func canList(p *authn.Principal, t *Track) bool {
+	return t.Visibility == "public" || (p != nil && (p.UserID == t.OwnerID || p.IsAdmin()))
+}
+
 var errTrackNotFound = httpx.NotFound("track not found")
 
 // visible loads a track the caller may see; anything else is not found,
