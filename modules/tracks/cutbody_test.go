@@ -65,4 +65,8 @@ func TestCutBodies(t *testing.T) {
 	rc.chunk(body[1000:])
 	rc.send([]byte("0\r\n\r\n"))
 	rc.answer(10*time.Second).Status(t, 201)
+	// The connection stays usable for the next request.
+	rc.send([]byte("GET /api/v1/tracks HTTP/1.1\r\nHost: veza.test\r\n\r\n"))
+	rc.req, _ = http.NewRequest("GET", e.URL+"/api/v1/tracks", nil)
+	rc.answer(10*time.Second).Status(t, 200)
 }

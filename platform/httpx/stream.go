@@ -219,8 +219,9 @@ type bodyReader struct {
 	want  int64 // Content-Length; negative when chunked
 	n     int64
 	err   error // sticky: nothing comes after a failure
-	// deadline is the connection's read deadline for the current read.
-	deadline time.Time
+	// deadline is the connection's read deadline for the current read;
+	// drainBy, once set, the end of the reading.
+	deadline, drainBy time.Time
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -247,16 +248,35 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // arm gives the coming read until the stall timeout (or the handler's own
 // deadline, if sooner): the limit is on silence, not on the whole upload,
-// whose length the handler's deadline bounds.
+// whose length the handler's deadline bounds. Once the handler is done, a
+// drain of the rest (see drain) has a deadline of its own.
 func (b *bodyReader) arm() {
-	if b.stall <= 0 || b.conn == nil {
-		return
+	if b.conn == nil || (b.stall <= 0 && b.drainBy.IsZero()) {
+		return // the server's read timeout stays
 	}
-	b.deadline = time.Now().Add(b.stall)
-	if d, ok := b.ctx.Deadline(); ok && d.Before(b.deadline) {
-		b.deadline = d
+	deadline := b.drainBy
+	if b.stall > 0 {
+		d := time.Now().Add(b.stall)
+		if ctxDeadline, ok := b.ctx.Deadline(); ok && ctxDeadline.Before(d) {
+			d = ctxDeadline
+		}
+		if deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
 	}
-	_ = b.conn.SetReadDeadline(b.deadline)
+	b.deadline = deadline
+	_ = b.conn.SetReadDeadline(deadline)
+}
+
+// drain bounds what is left of the body's reading in time: after its
+// handler, the body is only read to keep the connection usable, and a
+// client trickling it must not hold the connection for the stall timeout
+// again and again.
+func (b *bodyReader) drain() io.Reader {
+	if b.drainBy.IsZero() {
+		b.drainBy = time.Now().Add(drainTime)
+	}
+	return b
 }
 
 // expired reports whether a failed read ran into the deadline arm set. The
