@@ -64,11 +64,9 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"))
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
-		r.Handle(method, "/tracks/:id/stream", h.stream, opt, app.Summary(rangeSummary("the audio")), rangeHeaders(),
-			app.HandlerTimeout(uploadTimeout))
+		r.Handle(method, "/tracks/:id/stream", h.stream, opt, app.Summary(rangeSummary("the audio")), rangeHeaders())
 		r.Handle(method, "/tracks/shared/:token/stream", h.sharedStream, app.SecretParam("token"),
-			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), rangeHeaders(),
-			app.HandlerTimeout(uploadTimeout))
+			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), rangeHeaders())
 		r.Handle(method, "/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout),
 			app.Summary(rangeSummary("the original file as an attachment (owner)")), rangeHeaders())
 	}
