@@ -51,8 +51,9 @@ func newRawForm(t testing.TB, file []byte) rawForm {
 }
 
 // dialUpload opens a connection and sends the head of POST /api/v1/tracks:
-// Content-Length length, or chunked when length is negative.
-func (e *env) dialUpload(t testing.TB, token, boundary string, length int) *rawConn {
+// Content-Length length, or chunked when length is negative, and extra
+// header lines.
+func (e *env) dialUpload(t testing.TB, token, boundary string, length int, extra ...string) *rawConn {
 	t.Helper()
 	u, err := url.Parse(e.URL)
 	if err != nil {
@@ -66,6 +67,9 @@ func (e *env) dialUpload(t testing.TB, token, boundary string, length int) *rawC
 	framing := fmt.Sprintf("Content-Length: %d", length)
 	if length < 0 {
 		framing = "Transfer-Encoding: chunked"
+	}
+	for _, h := range extra {
+		framing += "\r\n" + h
 	}
 	head := fmt.Sprintf("POST /api/v1/tracks HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
 		"Content-Type: multipart/form-data; boundary=%s\r\n%s\r\n\r\n", u.Host, token, boundary, framing)

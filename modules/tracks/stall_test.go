@@ -62,8 +62,19 @@ func TestUploadStalls(t *testing.T) {
 		})
 	}
 
+	// A client that waits for 100 Continue (curl does, past 1 KiB) and then
+	// stalls is ended the same way.
+	rc := e.dialUpload(t, tok, form.boundary, len(form.body), "Expect: 100-continue")
+	if cont := rc.answer(10 * stall); cont.StatusCode != http.StatusContinue {
+		t.Fatalf("Expect: 100-continue answered %d", cont.StatusCode)
+	}
+	rc.send(form.body[:100])
+	began := time.Now()
+	e.checkStalled(t, rc.answer(10*stall), began, stall)
+	e.nothingKept(t, "after 100 Continue")
+
 	// Pauses shorter than the timeout add up to more than it: still fine.
-	rc := e.dialUpload(t, tok, form.boundary, len(form.body))
+	rc = e.dialUpload(t, tok, form.boundary, len(form.body))
 	step := len(form.body) / 4
 	for i := 0; i < 4; i++ {
 		end := min((i+1)*step, len(form.body))
