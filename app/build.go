@@ -61,22 +61,25 @@ type BuildOptions struct {
 
 // Runtime is one built process: start it, stop it, or inspect what it holds.
 type Runtime struct {
-	role   Role
-	client *asynq.Client
-	cfg    *config.Config
-	plan   *Plan
-	log    *zap.Logger
-	fx     *fx.App
-	reg    *registry
-	pool   *sqlx.DB
-	rdb    redis.UniversalClient
-	addr   net.Addr
-	addrMu sync.Mutex
-	server *fiber.App
-	loops  *loopGroup
+	role    Role
+	client  *asynq.Client
+	cfg     *config.Config
+	plan    *Plan
+	log     *zap.Logger
+	fx      *fx.App
+	reg     *registry
+	pool    *sqlx.DB
+	rdb     redis.UniversalClient
+	addr    net.Addr
+	addrMu  sync.Mutex
+	server  *fiber.App
+	started bool
+	loops   *loopGroup
 	// metricsAddr is METRICS_ADDR's listener once started.
 	metricsAddr string
-	started     bool
+	// files is the platform's file store once a module asked for it; nil
+	// when no enabled module stores files, so nothing is swept.
+	files storage.Store
 }
 
 // Build assembles the fx application of one process from the plan's enabled
@@ -114,7 +117,7 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 		fx.StopTimeout(o.Config.ShutdownTimeout),
 		fx.StartTimeout(time.Minute),
 		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient)))),
-		fx.Provide(metrics.New, newRootStore, newMailSender),
+		fx.Provide(metrics.New, rt.newRootStore, newMailSender),
 	}
 	for _, m := range o.Plan.Enabled {
 		opts = append(opts, rt.moduleOptions(m))
@@ -168,16 +171,17 @@ func (r *Runtime) moduleOptions(m Module) fx.Option {
 // view, whose keys live under "<module>/".
 type rootStore struct{ storage.Store }
 
-func newRootStore(cfg *config.Config) (rootStore, error) {
+func (r *Runtime) newRootStore(cfg *config.Config) (rootStore, error) {
 	st, err := storage.New(storage.Config{
 		Driver: cfg.StorageBackend,
-		Local:  storage.LocalConfig{Dir: cfg.UploadDir},
+		Local:  storage.LocalConfig{Dir: cfg.UploadDir, StaleTmpAge: cfg.StorageTmpMaxAge},
 		S3: storage.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
 			SecretKey: cfg.S3SecretKey, UseSSL: cfg.S3UseSSL, PathStyle: cfg.S3PathStyle, CreateBucket: true},
 	})
 	if err != nil {
 		return rootStore{}, fmt.Errorf("file storage (STORAGE_BACKEND=%s): %w", cfg.StorageBackend, err)
 	}
+	r.files = st
 	return rootStore{st}, nil
 }
 

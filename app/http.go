@@ -30,12 +30,13 @@ func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 	limiter := ratelimit.New(ratelimit.Config{
 		Limit: cfg.RateLimitLimit, Window: cfg.RateWindow(), SyncInterval: cfg.RateLimitSync,
 	}, r.rdb, r.log.Named("ratelimit"))
+	contrib := r.reg.contributions()
 	srv := httpx.NewServer(httpx.ServerDeps{
 		Config: cfg, Log: r.log.Named("http"), Observer: d.Metrics, Limiter: limiter,
 		Unlimited: func(c *fiber.Ctx) bool { return platformPaths[c.Path()] },
+		Streams:   streamedRoutes(contrib.Routes),
 	})
 	r.server = srv
-	contrib := r.reg.contributions()
 	if err := r.mountPlatform(srv, d.Metrics, contrib, loopChecks); err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fib
 		hs = append(hs, ownDeadline(rt.Timeout))
 	}
 	if rt.Stream {
-		hs = append(hs, declaredLimit(limit))
+		hs = append(hs, streamedBody(limit, rt.Stall))
 	} else {
 		hs = append(hs, httpx.BodyLimit(limit))
 	}
@@ -107,18 +108,32 @@ func ownDeadline(d time.Duration) fiber.Handler {
 	}
 }
 
-// declaredLimit refuses a streamed body whose declared length is too large;
-// the handler enforces the limit on what it actually reads. Afterwards it
-// reads what the handler left of the body, so the connection stays usable.
-func declaredLimit(limit int64) fiber.Handler {
+// streamedBody refuses a streamed body whose declared length is too large
+// (the handler enforces the limit on what it actually reads) and gives the
+// handler the body as httpx.Body, watched for stalls. Afterwards it reads
+// what the handler left of the body, so the connection stays usable.
+func streamedBody(limit int64, stall time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if n := int64(c.Request().Header.ContentLength()); n > limit {
 			return httpx.TooLarge(c, limit)
 		}
+		httpx.WatchBody(c, stall)
 		err := c.Next()
 		httpx.FinishBody(c)
 		return err
 	}
+}
+
+// streamedRoutes lists the routes that stream their bodies, for the server
+// to hand their bodies over early (see httpx.ServerDeps.Streams).
+func streamedRoutes(routes []Route) []httpx.StreamedRoute {
+	var out []httpx.StreamedRoute
+	for _, rt := range routes {
+		if rt.Stream {
+			out = append(out, httpx.StreamedRoute{Method: rt.Method, Path: rt.Path, Stall: rt.Stall})
+		}
+	}
+	return out
 }
 
 func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Contributions, loopChecks []health.Check) error {

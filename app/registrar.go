@@ -41,6 +41,9 @@ type Route struct {
 	// Content-Length above BodyLimit.
 	BodyLimit int64
 	Stream    bool
+	// Stall ends a streamed body that delivers nothing for that long with
+	// 408 upload_stalled; 0: only the server's read timeout.
+	Stall time.Duration
 	// Timeout replaces HANDLER_TIMEOUT for this route (uploads).
 	Timeout    time.Duration
 	Middleware []fiber.Handler
@@ -76,11 +79,20 @@ func RequireRoles(roles ...string) RouteOption {
 // BodyLimit sets the largest body the route accepts, in bytes.
 func BodyLimit(n int64) RouteOption { return func(r *Route) { r.BodyLimit = n } }
 
-// StreamBody leaves the body to the handler (c.Context().RequestBodyStream()),
-// refusing a declared Content-Length above max.
+// StreamBody leaves the body to the handler, which reads it as it arrives
+// with httpx.Body, refusing a declared Content-Length above max.
 func StreamBody(max int64) RouteOption {
 	return func(r *Route) { r.Stream, r.BodyLimit = true, max }
 }
+
+// StallTimeout ends a streamed body (StreamBody) that delivers nothing for
+// d with 408 upload_stalled, from the moment the request's headers are read:
+// a client that stops sending without closing its connection would
+// otherwise hold the handler (and whatever it reserved, such as an upload
+// slot) for the whole handler timeout. The handler reads the body with
+// httpx.Body, which also turns a connection closed before the announced
+// Content-Length into io.ErrUnexpectedEOF.
+func StallTimeout(d time.Duration) RouteOption { return func(r *Route) { r.Stall = d } }
 
 // HandlerTimeout gives the route its own deadline instead of
 // HANDLER_TIMEOUT: long uploads and downloads need more.
@@ -418,6 +430,9 @@ func (r *Registrar) Handle(method, path string, h fiber.Handler, opts ...RouteOp
 		}
 		if h == nil {
 			return fmt.Errorf("module %s: route %s %s has no handler", r.module, method, path)
+		}
+		if rt.Stall != 0 && (!rt.Stream || rt.Stall < 0) {
+			return fmt.Errorf("module %s: route %s %s: StallTimeout needs StreamBody and a positive duration", r.module, method, path)
 		}
 		for _, name := range rt.Secret {
 			if !slices.Contains(strings.Split(rt.Path, "/"), ":"+name) {

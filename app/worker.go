@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"go.uber.org/fx"
@@ -11,6 +12,7 @@ import (
 	"github.com/veza/veza/platform/jobs"
 	"github.com/veza/veza/platform/metrics"
 	"github.com/veza/veza/platform/outbox"
+	"github.com/veza/veza/platform/storage"
 )
 
 // OutboxPruneJob deletes dispatched outbox rows older than OUTBOX_RETENTION.
@@ -25,11 +27,45 @@ func (c relayCounter) Dispatched(kind string, n int) {
 func (c relayCounter) Failed() { c.m.OutboxErrors.Inc() }
 
 // platformLoops are the platform's own background loops: the outbox relay,
-// in worker processes.
+// in worker processes, and the sweep of abandoned staging files, in every
+// process whose file store stages writes on this machine.
 func (r *Runtime) platformLoops(m *metrics.Metrics, subs *events.Subscriptions) []Background {
 	relay := events.NewRelay(events.RelayConfig{Poll: r.cfg.RelayPollInterval, Keep: r.cfg.OutboxRetention > 0},
 		r.pool, r.client, subs, r.log, relayCounter{m})
-	return []Background{{Module: PlatformModule, Name: "relay", Run: relay.Run, Roles: RoleWorker}}
+	loops := []Background{{Module: PlatformModule, Name: "relay", Run: relay.Run, Roles: RoleWorker}}
+	if sw, ok := r.files.(storage.Sweeper); ok {
+		sweep := sweepLoop(sw, r.cfg.StorageTmpSweepInterval, r.cfg.StorageTmpMaxAge, r.log.Named("storage"))
+		loops = append(loops, Background{Module: PlatformModule, Name: "storage-sweep", Run: sweep})
+	}
+	return loops
+}
+
+// sweepLoop removes abandoned staging files now and every interval. It is a
+// loop of each process rather than a scheduled job: the files are on this
+// machine's disk, where a job would run on whichever worker took it. A sweep
+// that fails is logged and tried again at the next tick: it only leaves
+// garbage behind, which is no reason to report the process unready.
+func sweepLoop(sw storage.Sweeper, interval, olderThan time.Duration, log *zap.Logger) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			n, err := sw.Sweep(ctx, olderThan)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case err != nil:
+				log.Warn("abandoned staging files left in place", zap.Error(err))
+			case n > 0:
+				log.Info("removed abandoned staging files", zap.Int("files", n))
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+			}
+		}
+	}
 }
 
 // wireWorker sets up the job server over exactly the enabled modules' queues

@@ -440,12 +440,14 @@ func TestPlaylistTracks(t *testing.T) {
 	e.plAdd(t, a, pl, t5, -7)
 	plEqual(t, "position clamped to 0", e.plDense(t, pl, 5), []uuid.UUID{t5, t2, t3, t1, t4})
 
-	// The private track is A's own: others do not see it in the playlist.
+	// The private and unlisted tracks are A's own: the playlist does not
+	// list them to others.
 	anon := e.plGet(t, nil, pl)
-	plEqual(t, "anonymous view", anon.plIDs(), []uuid.UUID{t5, t3, t1, t4})
-	if anon.Tracks[1].Position != 2 {
-		t.Fatalf("a hidden track keeps its place: %+v", anon.Tracks)
+	plEqual(t, "anonymous view", anon.plIDs(), []uuid.UUID{t5, t1, t4})
+	if anon.Tracks[1].Position != 3 {
+		t.Fatalf("hidden tracks keep their places: %+v", anon.Tracks)
 	}
+	plEqual(t, "owner's view", e.plGet(t, &a, pl).plIDs(), []uuid.UUID{t5, t2, t3, t1, t4})
 
 	e.Do(t, "POST", plPath(pl, "/tracks"), map[string]any{"track_id": t1}, plAs(a)...).ErrorCode(t, 409, "already_in_playlist")
 	e.Do(t, "POST", plPath(pl, "/tracks"), map[string]any{"track_id": uuid.New()}, plAs(a)...).ErrorCode(t, 404, "not_found")

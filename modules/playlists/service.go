@@ -143,8 +143,8 @@ func (ps *service) CreatePlaylist(ctx context.Context, p *authn.Principal, in Pl
 	return &PlaylistDetail{PlaylistView: playlistView(pl), Tracks: []PlaylistTrackView{}, Collaborators: []uuid.UUID{}}, nil
 }
 
-// GetPlaylist returns a playlist the caller may see, with the tracks they
-// may see.
+// GetPlaylist returns a playlist the caller may see, with the tracks that
+// may be listed to them.
 func (ps *service) GetPlaylist(ctx context.Context, p *authn.Principal, id uuid.UUID) (*PlaylistDetail, error) {
 	a, err := ps.access(ctx, ps.db, p, id, false)
 	if err != nil {
@@ -156,21 +156,22 @@ func (ps *service) GetPlaylist(ctx context.Context, p *authn.Principal, id uuid.
 // detail builds the answer of the playlist routes, outside any
 // transaction: asking the tracks catalog takes a connection of its own, and
 // doing so while a transaction holds one could exhaust the pool under load.
-// A track the caller may not see (made private by its owner after it was
-// added, or deleted a moment ago) is left out but keeps its place, so
-// positions can show a gap to that caller.
+// A track that may not be listed to the caller (someone else's unlisted or
+// private track: made so by its owner after it was added, or deleted a
+// moment ago) is left out but keeps its place, so positions can show a gap
+// to that caller.
 func (ps *service) detail(ctx context.Context, p *authn.Principal, a *playlistAccess) (*PlaylistDetail, error) {
 	entries, err := ps.store.entries(ctx, ps.db, a.pl.ID)
 	if err != nil {
 		return nil, err
 	}
-	visible, err := ps.visible(ctx, p, entries)
+	listed, err := ps.listable(ctx, p, entries)
 	if err != nil {
 		return nil, err
 	}
 	d := &PlaylistDetail{PlaylistView: playlistView(a.pl), Tracks: make([]PlaylistTrackView, 0, len(entries))}
 	for _, e := range entries {
-		if t, ok := visible[e.TrackID]; ok {
+		if t, ok := listed[e.TrackID]; ok {
 			d.Tracks = append(d.Tracks, PlaylistTrackView{Position: e.Position, AddedBy: e.AddedBy, AddedAt: e.AddedAt.UTC(), Track: t})
 		}
 	}
@@ -182,8 +183,10 @@ func (ps *service) detail(ctx context.Context, p *authn.Principal, a *playlistAc
 	return d, nil
 }
 
-// visible asks the tracks catalog which of the entries' tracks p may see.
-func (ps *service) visible(ctx context.Context, p *authn.Principal, entries []entry) (map[uuid.UUID]tracksapi.Track, error) {
+// listable asks the tracks catalog which of the entries' tracks may be
+// listed to p. A playlist is a list: an unlisted track reached by its id is
+// not for everyone who reads the playlist.
+func (ps *service) listable(ctx context.Context, p *authn.Principal, entries []entry) (map[uuid.UUID]tracksapi.Track, error) {
 	ids := make([]uuid.UUID, len(entries))
 	for i, e := range entries {
 		ids[i] = e.TrackID
@@ -191,7 +194,7 @@ func (ps *service) visible(ctx context.Context, p *authn.Principal, entries []en
 	if len(ids) == 0 {
 		return map[uuid.UUID]tracksapi.Track{}, nil
 	}
-	out, err := ps.tracks.Visible(ctx, p, ids)
+	out, err := ps.tracks.Listable(ctx, p, ids)
 	if err != nil {
 		return nil, fmt.Errorf("tracks of a playlist: %w", err)
 	}
@@ -259,19 +262,21 @@ type AddTrackInput struct {
 	Position *int   `json:"position"`
 }
 
-// AddTrack puts a track the caller may see into a playlist they are a
-// member of, shifting the later places. The catalog is asked first, outside
+// AddTrack puts a track that may be listed to the caller (public, or their
+// own) into a playlist they are a member of, shifting the later places:
+// someone else's unlisted track is refused like a private one, or anyone
+// reading the playlist would find it. The catalog is asked first, outside
 // the transaction; whether the track was found is only told once the caller
 // is known to be a member.
 func (ps *service) AddTrack(ctx context.Context, p *authn.Principal, id uuid.UUID, in AddTrackInput) (*PlaylistDetail, error) {
 	trackID, badID := uuid.Parse(in.TrackID)
 	seen := false
 	if badID == nil {
-		visible, err := ps.tracks.Visible(ctx, p, []uuid.UUID{trackID})
+		listed, err := ps.tracks.Listable(ctx, p, []uuid.UUID{trackID})
 		if err != nil {
 			return nil, fmt.Errorf("look up track %s: %w", trackID, err)
 		}
-		_, seen = visible[trackID]
+		_, seen = listed[trackID]
 	}
 	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
@@ -362,9 +367,10 @@ type OrderInput struct {
 const maxOrderDetails = 20
 
 // ReorderTracks puts a playlist's tracks in the given order, which must
-// hold each track the caller sees in the playlist exactly once. Tracks the
-// caller cannot see keep their places (they could not name them); the
-// others fill the remaining places in the order given.
+// hold each track the caller sees in the playlist (those listed to them)
+// exactly once. Tracks the caller does not see keep their places (they
+// could not name them); the others fill the remaining places in the order
+// given.
 //
 // What the caller sees is asked of the tracks catalog before the
 // transaction (see detail); if the playlist's tracks changed in between,
@@ -376,11 +382,11 @@ func (ps *service) ReorderTracks(ctx context.Context, p *authn.Principal, id uui
 		if err != nil {
 			return nil, err
 		}
-		visible, err := ps.visible(ctx, p, before)
+		listed, err := ps.listable(ctx, p, before)
 		if err != nil {
 			return nil, err
 		}
-		d, err := ps.reorder(ctx, p, id, in, before, visible)
+		d, err := ps.reorder(ctx, p, id, in, before, listed)
 		if !errors.Is(err, errStaleEntries) {
 			return d, err
 		}
@@ -406,7 +412,7 @@ var (
 )
 
 func (ps *service) reorder(ctx context.Context, p *authn.Principal, id uuid.UUID, in OrderInput,
-	before []entry, visible map[uuid.UUID]tracksapi.Track) (*PlaylistDetail, error) {
+	before []entry, listed map[uuid.UUID]tracksapi.Track) (*PlaylistDetail, error) {
 	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		var err error
@@ -429,7 +435,7 @@ func (ps *service) reorder(ctx context.Context, p *authn.Principal, id uuid.UUID
 		var slots []int64
 		current := map[uuid.UUID]bool{}
 		for _, e := range entries {
-			if _, ok := visible[e.TrackID]; ok {
+			if _, ok := listed[e.TrackID]; ok {
 				slots = append(slots, int64(e.Position))
 				current[e.TrackID] = false
 			}

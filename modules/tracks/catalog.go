@@ -15,13 +15,22 @@ type catalog struct{ svc *Service }
 func newCatalog(svc *Service) tracksapi.Catalog { return catalog{svc: svc} }
 
 func (c catalog) Visible(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]tracksapi.Track, error) {
+	return c.tracks(ctx, ids, func(t *Track) bool { return canSee(viewer, t) })
+}
+
+func (c catalog) Listable(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]tracksapi.Track, error) {
+	return c.tracks(ctx, ids, func(t *Track) bool { return canList(viewer, t) })
+}
+
+// tracks loads those of ids that keep lets through, by id.
+func (c catalog) tracks(ctx context.Context, ids []uuid.UUID, keep func(*Track) bool) (map[uuid.UUID]tracksapi.Track, error) {
 	list, err := c.svc.store.tracksByID(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[uuid.UUID]tracksapi.Track, len(list))
 	for i := range list {
-		if canSee(viewer, &list[i]) {
+		if keep(&list[i]) {
 			out[list[i].ID] = view(&list[i])
 		}
 	}

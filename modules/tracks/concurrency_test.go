@@ -15,6 +15,7 @@ import (
 func TestConcurrentUploadsPastTheLimit(t *testing.T) {
 	e := start(t, map[string]string{"MAX_CONCURRENT_UPLOADS": "2"})
 	_, tok := e.user(t, "maker", "creator")
+	_, another := e.user(t, "another", "creator") // the first one is at its own limit
 	type result struct {
 		status int
 		err    error
@@ -57,7 +58,7 @@ func TestConcurrentUploadsPastTheLimit(t *testing.T) {
 	if n := tmpFiles(e); n != 2 {
 		t.Fatalf("%d uploads in progress, want 2", n)
 	}
-	r := e.upload(t, tok, wav(t, 0.2), map[string]string{"title": "third"})
+	r := e.upload(t, another, wav(t, 0.2), map[string]string{"title": "third"})
 	r.ErrorCode(t, 503, "too_many_uploads")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")

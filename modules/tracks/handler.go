@@ -2,6 +2,8 @@ package tracks
 
 import (
 	"crypto/subtle"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,6 +20,9 @@ import (
 type handler struct {
 	svc *Service
 }
+
+// uploadTimeout bounds a whole upload or download; stalls end them sooner.
+const uploadTimeout = 30 * time.Minute
 
 // TrackView is a track as the API shows it; other modules show tracks in
 // the same shape.
@@ -40,7 +45,8 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 	r.Get("/tracks", h.list, app.Summary("public tracks: ?q= text, ?genre=, ?user_id=, ?sort=new|popular; keyset pages"),
 		app.Query("q", "full-text search", false), app.Query("genre", "genre", false), app.Query("user_id", "owner", false),
 		app.Query("sort", "new (default) or popular", false), app.Query("limit", "1-100", false), app.Query("cursor", "next_cursor", false))
-	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20), app.HandlerTimeout(30*time.Minute),
+	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20),
+		app.StallTimeout(s.UploadStallTimeout), app.HandlerTimeout(uploadTimeout),
 		app.Summary("upload a track (multipart: file, title, genre, description, visibility, tags)"),
 		app.RequestContentType("multipart/form-data", map[string]any{"type": "object", "required": []string{"file", "title"},
 			"properties": map[string]any{"file": map[string]any{"type": "string", "format": "binary"}, "title": map[string]any{"type": "string"},
@@ -48,7 +54,8 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 				"visibility": map[string]any{"type": "string", "enum": []string{"public", "private", "unlisted"}},
 				"tags":       map[string]any{"type": "string", "description": "comma-separated"}}}),
 		app.Response(201, "the track, status processing", TrackView{}))
-	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"), app.Summary("the track behind a live share link"), app.Response(200, "the track", TrackView{}))
+	r.Get("/tracks/shared/:token", h.shared, app.SecretParam("token"),
+		app.Summary("the track behind a live share link; its stream_url plays through the link"), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"),
 		app.Response(204, "revoked", nil))
 	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
@@ -58,15 +65,33 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"),
 		app.Response(204, "deleted", nil))
-	r.Get("/tracks/:id/stream", h.stream, opt, app.Summary("the audio; Range requests answer 206"),
-		app.Header("Range", "bytes=start-end", false))
-	r.Get("/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(30*time.Minute), app.Summary("the original file as an attachment (owner)"))
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		r.Handle(method, "/tracks/:id/stream", h.stream, opt, app.Summary(rangeSummary("the audio")), rangeHeaders())
+		r.Handle(method, "/tracks/shared/:token/stream", h.sharedStream, app.SecretParam("token"),
+			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), rangeHeaders())
+		r.Handle(method, "/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout),
+			app.Summary(rangeSummary("the original file as an attachment (owner)")), rangeHeaders())
+	}
 	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"))
 	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin)"))
-	r.Post("/tracks/:id/share", h.share, app.Authenticated(), app.Summary("make a share link (owner)"),
-		app.Response(201, "the link", ShareView{}))
+	r.Post("/tracks/:id/share", h.share, app.Authenticated(),
+		app.Summary("make a share link (owner); expires_in: whole seconds from 1 to max_share_ttl, absent: max_share_ttl"),
+		app.RequestBody(ShareInput{}), app.Response(201, "the link", ShareView{}))
 	r.Post("/internal/tracks/:id/stream-ready", h.streamReady, app.Summary("stream server callback (X-Internal-API-Key)"),
 		app.Header("X-Internal-API-Key", "STREAM_SERVER_INTERNAL_API_KEY", true))
+}
+
+// rangeSummary documents a file route: GET and HEAD (the same answer
+// without its body) take one byte range.
+func rangeSummary(what string) string {
+	return what + "; one Range answers 206, a range past the end 416, several or a malformed one the whole file"
+}
+
+func rangeHeaders() app.RouteOption {
+	return func(rt *app.Route) {
+		app.Header("Range", "bytes=first-last, bytes=first- or bytes=-suffix", false)(rt)
+		app.Header("If-Range", "the ETag (or Last-Modified) of the copy the range completes", false)(rt)
+	}
 }
 
 // trackID reads :id; a malformed id names no track.
@@ -122,17 +147,14 @@ func (h *handler) list(c *fiber.Ctx) error {
 }
 
 func (h *handler) upload(c *fiber.Ctx) error {
-	release, err := h.svc.TryUpload()
+	p := authn.FromCtx(c)
+	release, err := h.svc.TryUpload(p)
 	if err != nil {
 		httpx.DiscardBody(c)
 		return err
 	}
 	defer release()
-	body := c.Context().RequestBodyStream()
-	if body == nil {
-		body = strings.NewReader(string(c.Body()))
-	}
-	t, err := h.svc.Upload(c.UserContext(), authn.FromCtx(c), string(c.Request().Header.ContentType()), body)
+	t, err := h.svc.Upload(c.UserContext(), p, string(c.Request().Header.ContentType()), httpx.Body(c))
 	if err != nil {
 		httpx.DiscardBody(c)
 		return err
@@ -230,25 +252,29 @@ func (h *handler) share(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		ExpiresIn int64 `json:"expires_in"`
-	}
+	var in ShareInput
 	if err := httpx.Bind(c, &in); err != nil {
 		return err
 	}
-	sh, err := h.svc.CreateShare(c.UserContext(), authn.FromCtx(c), id, in.ExpiresIn)
+	sh, err := h.svc.CreateShare(c.UserContext(), authn.FromCtx(c), id, in)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, sh)
 }
 
+// shared shows the track behind a live link. Its stream_url is the link's
+// own stream, which plays for whoever holds the link, even a private track
+// and an anonymous recipient.
 func (h *handler) shared(c *fiber.Ctx) error {
-	t, err := h.svc.Shared(c.UserContext(), c.Params("token"))
+	token := c.Params("token")
+	t, err := h.svc.Shared(c.UserContext(), token)
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, view(t))
+	v := view(t)
+	v.StreamURL = app.APIPrefix + "/tracks/shared/" + url.PathEscape(token) + "/stream"
+	return httpx.OK(c, v)
 }
 
 func (h *handler) revokeShare(c *fiber.Ctx) error {

@@ -105,3 +105,35 @@ func TestListingPages(t *testing.T) {
 		e.Do(t, "GET", "/api/v1/tracks?"+bad, nil).Status(t, 400)
 	}
 }
+
+// GET /tracks lists public tracks only, whoever asks and whoever's tracks
+// they ask for: an unlisted track is for those who have its id or link.
+func TestListingLeavesOutUnlistedAndPrivate(t *testing.T) {
+	e := start(t, nil)
+	owner, ownerTok := e.user(t, "maker", "creator")
+	_, otherTok := e.user(t, "other", "creator")
+	public := e.seed(t, owner, 1, "ambient", func(int) string { return "open" })[0]
+	for _, vis := range []string{"unlisted", "private"} {
+		id := e.seed(t, owner, 1, "ambient", func(int) string { return "hidden " + vis })[0]
+		if _, err := e.Runtime.DB().Exec(`UPDATE tracks SET visibility = $2 WHERE id = $1`, id, vis); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"user_id=" + owner.String(), "genre=ambient", "q=hidden", ""} {
+		for _, tok := range []string{"", otherTok, ownerTok} {
+			var headers []string
+			if tok != "" {
+				headers = as(tok)
+			}
+			var p listPage
+			e.Do(t, "GET", "/api/v1/tracks?"+q, nil, headers...).Status(t, 200).Data(t, &p)
+			want := 1
+			if q == "q=hidden" {
+				want = 0
+			}
+			if len(p.Items) != want || (want == 1 && p.Items[0].ID != public) {
+				t.Fatalf("GET /tracks?%s: %+v", q, p.Items)
+			}
+		}
+	}
+}

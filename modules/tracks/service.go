@@ -1,10 +1,13 @@
 package tracks
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +37,7 @@ type Service struct {
 	settings *Settings
 	presign  time.Duration
 	scanner  *clamav.Client
-	uploads  chan struct{}
+	uploads  *uploadSlots
 	plays    chan playJob
 	recent   seenPlays
 	baseURL  string
@@ -45,7 +48,7 @@ type Service struct {
 func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, queue *jobs.Enqueuer,
 	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
 	svc := &Service{db: pool, store: st, files: files, pub: pub, queue: queue, settings: s, presign: cfg.S3PresignTTL,
-		uploads: make(chan struct{}, s.MaxConcurrentUploads), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
+		uploads: newUploadSlots(s.MaxConcurrentUploads, s.MaxConcurrentUploadsPerUser), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
 	if s.ClamAVAddress != "" {
 		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}
 	}
@@ -56,6 +59,14 @@ func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publi
 // by anyone who has the id; private ones by their owner and admins.
 func canSee(p *authn.Principal, t *Track) bool {
 	return t.Visibility != "private" || (p != nil && (p.UserID == t.OwnerID || p.IsAdmin()))
+}
+
+// canList reports whether t may appear in a list p sees (GET /tracks,
+// another module's playlist): public tracks for everyone, the others only
+// for their owner and admins. An unlisted track is for those who have its
+// id or link, not for lists.
+func canList(p *authn.Principal, t *Track) bool {
+	return t.Visibility == "public" || (p != nil && (p.UserID == t.OwnerID || p.IsAdmin()))
 }
 
 var errTrackNotFound = httpx.NotFound("track not found")
@@ -260,8 +271,42 @@ type ShareView struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
-// CreateShare makes a share link for the owner; expiresIn 0 never expires.
-func (s *Service) CreateShare(ctx context.Context, p *authn.Principal, id uuid.UUID, expiresIn int64) (*ShareView, error) {
+// ShareInput is the body of POST /tracks/:id/share.
+type ShareInput struct {
+	// ExpiresIn is the link's life in whole seconds, from 1 to the
+	// max_share_ttl setting; absent or null: max_share_ttl (a link that never
+	// expires when that is 0). Kept raw so that no value can overflow into a
+	// date in the past on its way in.
+	ExpiresIn json.RawMessage `json:"expires_in" doc:"seconds, 1 to max_share_ttl; absent: max_share_ttl"`
+}
+
+// maxShareSeconds bounds expires_in when max_share_ttl is 0 (no bound): a
+// century keeps every expiry a date PostgreSQL and JSON represent.
+const maxShareSeconds = 100 * 365 * 24 * 60 * 60
+
+// shareLife reads expires_in; 0 means the link never expires.
+func (s *Service) shareLife(raw json.RawMessage) (time.Duration, error) {
+	longest := s.settings.MaxShareTTL
+	limit := int64(longest / time.Second)
+	if longest <= 0 {
+		limit = maxShareSeconds
+	}
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || string(v) == "null" {
+		return max(longest, 0), nil
+	}
+	// Digits only: 1e3, 3600.0 and "3600" are refused rather than guessed
+	// at, and ParseInt refuses what does not fit before any arithmetic.
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil || n < 1 || n > limit {
+		return 0, httpx.Invalid(httpx.FieldError{Field: "expires_in",
+			Message: fmt.Sprintf("must be a whole number of seconds from 1 to %d", limit)})
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// CreateShare makes a share link for the owner.
+func (s *Service) CreateShare(ctx context.Context, p *authn.Principal, id uuid.UUID, in ShareInput) (*ShareView, error) {
 	t, err := s.visible(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -269,19 +314,14 @@ func (s *Service) CreateShare(ctx context.Context, p *authn.Principal, id uuid.U
 	if p.UserID != t.OwnerID {
 		return nil, httpx.Forbidden("forbidden", "only the track's owner may share it")
 	}
-	var v httpx.Checker
-	v.Check(expiresIn >= 0, "expires_in", "must be a positive number of seconds")
-	if s.settings.MaxShareTTL > 0 {
-		v.Check(time.Duration(expiresIn)*time.Second <= s.settings.MaxShareTTL, "expires_in",
-			fmt.Sprintf("at most %d seconds", int64(s.settings.MaxShareTTL/time.Second)))
-	}
-	if err := v.Err(); err != nil {
+	life, err := s.shareLife(in.ExpiresIn)
+	if err != nil {
 		return nil, err
 	}
 	token, hash := newShareToken()
 	sh := &Share{ID: uuid.Must(uuid.NewV7()), TrackID: id, CreatedBy: p.UserID}
-	if expiresIn > 0 {
-		at := s.now().Add(time.Duration(expiresIn) * time.Second).UTC()
+	if life > 0 {
+		at := s.now().Add(life).UTC()
 		sh.ExpiresAt = &at
 	}
 	if err := s.store.insertShare(ctx, sh, hash); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,47 +29,66 @@ func listener(c *fiber.Ctx) string {
 	return "ip:" + hex.EncodeToString(sum[:12])
 }
 
+// Cache-Control of the file answers: a track's bytes never change, but a
+// share link can be revoked, so its answers are checked with the server
+// (If-None-Match, 304) before each reuse.
+const (
+	cacheTrack  = "private, max-age=3600"
+	cacheShared = "private, no-cache"
+)
+
 // serveFile answers with the track's bytes: from local disk with Range
 // support (206, 416) and zero-copy sendfile; from S3 with a redirect to a
-// short-lived presigned URL. attachment names a download.
-func (h *handler) serveFile(c *fiber.Ctx, t *Track, attachment string) error {
+// short-lived presigned URL. attachment names a download. HEAD gets the
+// same answer without its body.
+func (h *handler) serveFile(c *fiber.Ctx, t *Track, attachment, cache string) error {
 	if t.Status != "ready" {
 		return httpx.Conflict("not_ready", "the track is "+t.Status+"; try again once it is ready")
 	}
-	svc := h.svc
-	if path, ok := svc.files.LocalPath(t.StorageKey); ok {
-		tag := etag(t)
-		if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, tag) {
-			c.Set(fiber.HeaderETag, tag)
-			return c.SendStatus(http.StatusNotModified)
-		}
-		if ifRange := c.Get("If-Range"); ifRange != "" && ifRange != tag {
-			c.Request().Header.Del(fiber.HeaderRange) // the client's copy is stale: send it whole
-		}
-		if err := c.SendFile(path); err != nil {
-			return fmt.Errorf("send %s: %w", t.StorageKey, err)
-		}
-		status := c.Response().StatusCode()
-		if status == http.StatusNotFound {
-			return httpx.Unavailable("file_missing", "the track's file is missing from storage", errors.New(t.StorageKey))
-		}
-		if status == http.StatusRequestedRangeNotSatisfiable {
-			c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", t.SizeBytes))
-			return httpx.NewError(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable",
-				fmt.Sprintf("the range is outside the file's %d bytes", t.SizeBytes))
-		}
-		c.Set(fiber.HeaderContentType, t.ContentType)
-		c.Set(fiber.HeaderETag, tag)
-		c.Set(fiber.HeaderAcceptRanges, "bytes")
-		c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
-		if attachment != "" {
-			c.Set(fiber.HeaderContentDisposition, contentDisposition(attachment))
-		}
-		return nil
+	if path, ok := h.svc.files.LocalPath(t.StorageKey); ok {
+		return h.sendLocal(c, t, path, attachment, cache)
 	}
-	url, err := svc.files.PresignGet(c.UserContext(), t.StorageKey, svc.presign, attachment)
+	return h.redirectToStore(c, t, attachment)
+}
+
+func (h *handler) sendLocal(c *fiber.Ctx, t *Track, path, attachment, cache string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileMissing(t, err)
+	}
+	tag := etag(t)
+	c.Set(fiber.HeaderETag, tag)
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	c.Set(fiber.HeaderCacheControl, cache)
+	if noneMatch(c.Get(fiber.HeaderIfNoneMatch), tag) {
+		return c.SendStatus(http.StatusNotModified)
+	}
+	if settleRange(c, info.Size(), tag, info.ModTime()) {
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", info.Size()))
+		return httpx.NewError(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable",
+			fmt.Sprintf("the range is outside the file's %d bytes", info.Size()))
+	}
+	if err := c.SendFile(path); err != nil {
+		return fmt.Errorf("send %s: %w", t.StorageKey, err)
+	}
+	if c.Response().StatusCode() == http.StatusNotFound {
+		return fileMissing(t, errors.New("gone while being sent"))
+	}
+	c.Set(fiber.HeaderContentType, t.ContentType)
+	if attachment != "" {
+		c.Set(fiber.HeaderContentDisposition, contentDisposition(attachment))
+	}
+	return nil
+}
+
+func fileMissing(t *Track, cause error) error {
+	return httpx.Unavailable("file_missing", "the track's file is missing from storage", fmt.Errorf("%s: %w", t.StorageKey, cause))
+}
+
+func (h *handler) redirectToStore(c *fiber.Ctx, t *Track, attachment string) error {
+	url, err := h.svc.files.PresignGet(c.UserContext(), t.StorageKey, h.svc.presign, attachment)
 	if errors.Is(err, storage.ErrNotFound) {
-		return httpx.Unavailable("file_missing", "the track's file is missing from storage", err)
+		return fileMissing(t, err)
 	}
 	if err != nil {
 		return fmt.Errorf("presign %s: %w", t.StorageKey, err)
@@ -109,13 +129,36 @@ func (h *handler) stream(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.serveFile(c, t, ""); err != nil {
+	if err := h.serveFile(c, t, "", cacheTrack); err != nil {
 		return err
+	}
+	h.played(c, t)
+	return nil
+}
+
+// sharedStream plays the track behind a live share link, whoever asks and
+// whatever the track's visibility: the link is the permission.
+func (h *handler) sharedStream(c *fiber.Ctx) error {
+	t, err := h.svc.Shared(c.UserContext(), c.Params("token"))
+	if err != nil {
+		return err
+	}
+	if err := h.serveFile(c, t, "", cacheShared); err != nil {
+		return err
+	}
+	h.played(c, t)
+	return nil
+}
+
+// played counts a play of t when its bytes (or the way to them) went out:
+// not for HEAD, 304 or 416.
+func (h *handler) played(c *fiber.Ctx, t *Track) {
+	if c.Method() == fiber.MethodHead {
+		return
 	}
 	if s := c.Response().StatusCode(); s == http.StatusOK || s == http.StatusPartialContent || s == http.StatusFound {
 		h.svc.queuePlay(t.ID, listener(c))
 	}
-	return nil
 }
 
 func (h *handler) download(c *fiber.Ctx) error {
@@ -127,10 +170,10 @@ func (h *handler) download(c *fiber.Ctx) error {
 	if p == nil || (p.UserID != t.OwnerID && !p.IsAdmin()) {
 		return httpx.Forbidden("forbidden", "only the owner may download the original file")
 	}
-	if err := h.serveFile(c, t, t.Title+t.extension()); err != nil {
+	if err := h.serveFile(c, t, t.Title+t.extension(), cacheTrack); err != nil {
 		return err
 	}
-	if c.Response().StatusCode() < 300 || c.Response().StatusCode() == http.StatusFound {
+	if s := c.Response().StatusCode(); c.Method() != fiber.MethodHead && (s < 300 || s == http.StatusFound) {
 		_ = h.svc.store.countDownload(c.UserContext(), t.ID)
 	}
 	return nil

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -33,24 +32,21 @@ type upload struct {
 	tags   []string
 }
 
-// TryUpload takes one of the MAX_CONCURRENT_UPLOADS slots, or answers 503
-// with Retry-After; release gives it back.
-func (s *Service) TryUpload() (release func(), err error) {
-	select {
-	case s.uploads <- struct{}{}:
-		return func() { <-s.uploads }, nil
-	default:
-		e := httpx.Unavailable("too_many_uploads", "too many uploads in progress; try again shortly", nil)
-		e.RetryAfter = 5 * time.Second
-		return nil, e
-	}
+// TryUpload reserves an upload slot for p: one of this process's
+// MAX_CONCURRENT_UPLOADS (503 when none is free) and one of p's
+// MAX_CONCURRENT_UPLOADS_PER_USER (429), both with Retry-After. release
+// gives it back.
+func (s *Service) TryUpload(p *authn.Principal) (release func(), err error) {
+	return s.uploads.take(p.UserID)
 }
 
 var formFields = map[string]bool{"title": true, "genre": true, "description": true, "visibility": true, "tags": true}
 
 // Upload reads a multipart body as it arrives: the file part is sniffed,
 // then streamed to storage (never held in memory); the other parts are
-// small fields. Whatever fails, nothing is left stored.
+// small fields. Whatever fails, nothing is left stored: a body that ends
+// early (the client went away, or its form has no closing boundary) is
+// refused with 400 malformed_body, not taken for a shorter file.
 func (s *Service) Upload(ctx context.Context, p *authn.Principal, contentType string, body io.Reader) (t *Track, err error) {
 	mt, params, perr := mime.ParseMediaType(contentType)
 	if perr != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -64,46 +60,64 @@ func (s *Service) Upload(ctx context.Context, p *authn.Principal, contentType st
 			}
 		}
 	}()
-	mr := multipart.NewReader(body, params["boundary"])
-	for {
-		part, perr := mr.NextPart()
-		if errors.Is(perr, io.EOF) {
-			break
-		}
-		if perr != nil {
-			return nil, s.readErr(perr)
-		}
-		name := part.FormName()
-		switch {
-		case name == "file":
-			if up.key != "" {
-				return nil, httpx.Invalid(httpx.FieldError{Field: "file", Message: "send one file"})
-			}
-			if err := s.storeFile(ctx, up, part); err != nil {
-				return nil, err
-			}
-		case formFields[name]:
-			v, ferr := io.ReadAll(io.LimitReader(part, 16<<10+1))
-			if ferr != nil {
-				return nil, s.readErr(ferr)
-			}
-			if len(v) > 16<<10 {
-				return nil, httpx.Invalid(httpx.FieldError{Field: name, Message: "too long"})
-			}
-			if name == "tags" {
-				up.tags = append(up.tags, splitTags(string(v))...)
-			} else {
-				up.fields[name] = string(v)
-			}
-		default:
-			return nil, httpx.Invalid(httpx.FieldError{Field: name, Message: "unknown field"})
-		}
-		part.Close()
+	form := newFormBody(body, params["boundary"])
+	if err := s.readParts(ctx, multipart.NewReader(form, params["boundary"]), up); err != nil {
+		return nil, err
+	}
+	if err := form.finish(); err != nil {
+		return nil, s.readErr(err)
 	}
 	if up.key == "" {
 		return nil, httpx.Invalid(httpx.FieldError{Field: "file", Message: "is required"})
 	}
 	return s.create(ctx, p, up)
+}
+
+// readParts reads the form's parts into up, storing the file.
+func (s *Service) readParts(ctx context.Context, mr *multipart.Reader, up *upload) error {
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF { // bare: the closing boundary came (formBody checks it did)
+			return nil
+		}
+		if err != nil {
+			return s.readErr(err)
+		}
+		if err := s.readPart(ctx, part, up); err != nil {
+			return err
+		}
+		_ = part.Close() // a body cut here fails the next NextPart
+	}
+}
+
+// maxField bounds a form field other than the file.
+const maxField = 16 << 10
+
+func (s *Service) readPart(ctx context.Context, part *multipart.Part, up *upload) error {
+	name := part.FormName()
+	switch {
+	case name == "file":
+		if up.key != "" {
+			return httpx.Invalid(httpx.FieldError{Field: "file", Message: "send one file"})
+		}
+		return s.storeFile(ctx, up, part)
+	case formFields[name]:
+		v, err := io.ReadAll(io.LimitReader(part, maxField+1))
+		if err != nil {
+			return s.readErr(err)
+		}
+		if len(v) > maxField {
+			return httpx.Invalid(httpx.FieldError{Field: name, Message: "too long"})
+		}
+		if name == "tags" {
+			up.tags = append(up.tags, splitTags(string(v))...)
+		} else {
+			up.fields[name] = string(v)
+		}
+		return nil
+	default:
+		return httpx.Invalid(httpx.FieldError{Field: name, Message: "unknown field"})
+	}
 }
 
 func splitTags(v string) []string {
@@ -116,17 +130,22 @@ func splitTags(v string) []string {
 	return out
 }
 
-// readErr tells a broken or oversized body (413 set by the limit) from our
-// own failures.
+// readErr answers a failure to read the body: the answer it already is (a
+// stall), 413 past the size cap, the handler's deadline as it is, and 400
+// malformed_body for anything else the client sent wrong, never a 500.
 func (s *Service) readErr(err error) error {
 	var he *httpx.Error
-	if errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
 		return he
-	}
-	if errors.Is(err, errTooLarge) {
+	case errors.Is(err, errTooLarge):
 		return httpx.NewError(413, "body_too_large", fmt.Sprintf("uploads are limited to %d MB", s.settings.MaxUploadMB))
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return httpx.BadRequest("malformed_body", "the body ended before the form did; nothing was kept, send it again")
 	}
-	return httpx.BadRequest("malformed_body", "the multipart body could not be read: "+err.Error())
+	return httpx.BadRequest("malformed_body", "the multipart body could not be read; nothing was kept")
 }
 
 var errTooLarge = errors.New("upload too large")
@@ -155,7 +174,11 @@ func (c *capped) Read(p []byte) (int, error) {
 // storeFile sniffs the file's first bytes (reading past ID3 tags with cover
 // art when it must) and streams it to storage.
 func (s *Service) storeFile(ctx context.Context, up *upload, part io.Reader) error {
-	format, body, ok, err := audio.SniffReader(part)
+	src := &sourceReader{r: part}
+	format, body, ok, err := audio.SniffReader(src)
+	if err == nil {
+		err = src.err // the sniffer takes a file cut short for a short file
+	}
 	if err != nil {
 		return s.readErr(err)
 	}
@@ -166,20 +189,42 @@ func (s *Service) storeFile(ctx context.Context, up *upload, part io.Reader) err
 	key := fmt.Sprintf("%s/%s%s", up.id.String()[:2], up.id, format.Ext())
 	obj, err := s.files.Put(ctx, key, &capped{r: body, left: s.settings.maxUpload()}, -1, format.ContentType())
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return s.readErr(errTooLarge)
-		}
-		var he *httpx.Error
-		if errors.As(err, &he) {
-			return he
-		}
-		if ctx.Err() != nil {
-			return httpx.BadRequest("upload_interrupted", "the upload ended before the file did")
-		}
-		return fmt.Errorf("store upload %s: %w", up.id, err)
+		return s.storeErr(up, src, err)
 	}
 	up.key, up.size = key, obj.Size
 	return nil
+}
+
+// storeErr tells why Put failed: the body (the client's doing) or storage
+// (ours).
+func (s *Service) storeErr(up *upload, src *sourceReader, err error) error {
+	switch {
+	case src.err != nil:
+		return s.readErr(src.err)
+	case errors.Is(err, errTooLarge):
+		return s.readErr(errTooLarge)
+	}
+	var he *httpx.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	return fmt.Errorf("store upload %s: %w", up.id, err)
+}
+
+// sourceReader remembers the first error its reader returned other than
+// io.EOF: whatever wraps the file part (the sniffer, the size cap, the
+// store) then cannot hide a body that broke behind an error of its own.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // scan runs the virus scan: an infected file is refused; clamd down refuses

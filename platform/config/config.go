@@ -96,6 +96,11 @@ type Config struct {
 	S3PathStyle    bool   `mapstructure:"s3_path_style"`
 	// S3PresignTTL is how long a presigned download URL stays valid.
 	S3PresignTTL time.Duration `mapstructure:"s3_presign_ttl"`
+	// StorageTmpMaxAge is how long a local staging file may go unwritten
+	// before it counts as left by a write that died with its process.
+	StorageTmpMaxAge time.Duration `mapstructure:"storage_tmp_max_age"`
+	// StorageTmpSweepInterval is how often each process removes such files.
+	StorageTmpSweepInterval time.Duration `mapstructure:"storage_tmp_sweep_interval"`
 
 	// Mail is the platform's outgoing mail, shared by every module.
 	MailDriver   string `mapstructure:"mail_driver" enum:"smtp,log,dir"`
@@ -172,6 +177,8 @@ func defaults() map[string]any {
 		"s3_use_ssl":                 true,
 		"s3_path_style":              false,
 		"s3_presign_ttl":             "15m",
+		"storage_tmp_max_age":        "1h",
+		"storage_tmp_sweep_interval": "10m",
 		"mail_driver":                "dir",
 		"mail_dir":                   "var/mail",
 		"mail_from":                  "Veza <no-reply@veza.localhost>",
@@ -415,6 +422,14 @@ func (c *Config) validateStorage() error {
 	}
 	if c.S3PresignTTL < time.Second || c.S3PresignTTL > 7*24*time.Hour {
 		return errors.New("config: S3_PRESIGN_TTL must be between 1s and 168h (S3's limit)")
+	}
+	// An upload pauses between chunks for at most its stall timeout (tracks:
+	// 30s by default); a minute leaves no live staging file in reach.
+	if c.StorageTmpMaxAge < time.Minute {
+		return errors.New("config: STORAGE_TMP_MAX_AGE must be at least 1m: a shorter age could remove the file of an upload in progress")
+	}
+	if c.StorageTmpSweepInterval < 10*time.Millisecond {
+		return errors.New("config: STORAGE_TMP_SWEEP_INTERVAL must be at least 10ms (e.g. 10m)")
 	}
 	return nil
 }

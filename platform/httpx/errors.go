@@ -177,9 +177,16 @@ func WriteError(c *fiber.Ctx, log *zap.Logger, err error) {
 }
 
 // ErrorHandler is Fiber's last resort for errors that escaped the middleware
-// chain (none should); it still answers with the envelope.
+// chain (none should) and the server's answer to requests it could not read
+// (a body that timed out, headers too large); it still answers with the
+// envelope, and with a request id, which those requests never got.
 func ErrorHandler(log *zap.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		if RequestID(c) == "" {
+			id := newID()
+			c.Locals(localRequestID, id)
+			c.Set(HeaderRequestID, id)
+		}
 		WriteError(c, log, err)
 		return nil
 	}

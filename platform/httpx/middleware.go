@@ -304,11 +304,14 @@ func BodyLimit(limit int64) fiber.Handler {
 // of the 413. Larger bodies are cut off.
 const drainMax = 256 << 10
 
+// drainTime bounds such a drain in time, on streamed routes.
+const drainTime = 10 * time.Second
+
 // DiscardBody is for handlers that refuse a request before reading its
 // whole body: it reads and drops up to 256 KiB of what is left, so a client
 // still sending can read the answer, and closes the connection after it.
 func DiscardBody(c *fiber.Ctx) {
-	if stream := c.Context().RequestBodyStream(); stream != nil {
+	if stream := unreadBody(c); stream != nil {
 		_, _ = io.CopyN(io.Discard, stream, drainMax)
 	}
 	c.Context().SetConnectionClose()
@@ -316,15 +319,31 @@ func DiscardBody(c *fiber.Ctx) {
 
 // FinishBody reads what a streaming handler left of the request body (a
 // multipart epilogue, a chunked body's last chunk) so the connection can
-// serve its next request; a large rest closes the connection instead.
+// serve its next request; a large rest, or one that does not end cleanly
+// (cut, stalled), closes the connection instead: the server would read
+// what is left of it as the next request.
 func FinishBody(c *fiber.Ctx) {
-	stream := c.Context().RequestBodyStream()
+	stream := unreadBody(c)
 	if stream == nil {
 		return
 	}
-	if n, _ := io.CopyN(io.Discard, stream, drainMax+1); n > drainMax {
+	if _, err := io.CopyN(io.Discard, stream, drainMax+1); err != io.EOF {
 		c.Context().SetConnectionClose()
 	}
+}
+
+// unreadBody is what remains of a streamed body: through Body's reader when
+// the platform watches it, which remembers the body's end (fasthttp's
+// stream of a chunked body, read again after its last chunk, would wait
+// for the next request's bytes) and bounds the drain in time.
+func unreadBody(c *fiber.Ctx) io.Reader {
+	if b, ok := c.Locals(localBody).(*bodyReader); ok {
+		return b.drain()
+	}
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		return stream
+	}
+	return nil
 }
 
 // TooLarge answers 413 and closes the connection afterwards: the rest of the

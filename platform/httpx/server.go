@@ -18,19 +18,24 @@ type ServerDeps struct {
 	Limiter  Limiter
 	// Unlimited reports requests the rate limit does not count.
 	Unlimited func(c *fiber.Ctx) bool
+	// Streams are the routes whose handlers stream their bodies (uploads):
+	// the server hands them over after the first bytes, and holds their
+	// stall timeouts from the moment their headers are read.
+	Streams []StreamedRoute
 }
 
 // NewServer returns the Fiber app with the platform's middleware, in order:
-// request id, access log and metrics, panic recovery and error envelope,
+// the hand-over of streamed bodies, request id, access log and metrics, panic recovery and error envelope,
 // refusal of NUL and invalid UTF-8 in path, query and headers, security
 // headers, CORS, rate limit, handler timeout. Routes are added after; each
 // route gets its body limit where it is mounted.
 func NewServer(d ServerDeps) *fiber.App {
 	cfg := d.Config
+	streams := newStreams(d.Streams)
 	app := fiber.New(fiber.Config{
 		AppName:               "veza",
 		DisableStartupMessage: true,
-		ErrorHandler:          ErrorHandler(d.Log),
+		ErrorHandler:          streams.stalled(ErrorHandler(d.Log)),
 		// Bodies are streamed: the first BodyLimit bytes are read before the
 		// handler, the rest on demand. Each route enforces its own limit.
 		StreamRequestBody:            true,
@@ -46,6 +51,8 @@ func NewServer(d ServerDeps) *fiber.App {
 		TrustedProxies:               cfg.TrustedProxies,
 		EnableIPValidation:           true,
 	})
+	streams.install(app)
+	app.Use(streams.clear)
 	app.Use(RequestIDMiddleware())
 	app.Use(AccessLog(d.Log, d.Observer))
 	app.Use(Recover(d.Log))

@@ -19,10 +19,9 @@ const (
 	// localTmpDir is the staging directory under the root. ValidKey rejects
 	// segments starting with ".", so no key can reach it.
 	localTmpDir = ".tmp"
-	// staleTmpAge is how old a staging file must be before NewLocal removes
-	// it: old enough that no upload from another process can still be
-	// writing it.
-	staleTmpAge = 24 * time.Hour
+	// defaultStaleTmpAge is how long a staging file may go unwritten before
+	// it counts as abandoned when LocalConfig.StaleTmpAge is not set.
+	defaultStaleTmpAge = 24 * time.Hour
 )
 
 // LocalConfig configures the local-disk store.
@@ -30,6 +29,11 @@ type LocalConfig struct {
 	// Dir is the root directory; created (0o750) if missing. Subdirectories
 	// (sharding) come from the keys, so the caller chooses them.
 	Dir string
+	// StaleTmpAge is how long a staging file may go unwritten before
+	// NewLocal removes it as left over by a crashed write; 0 means a day.
+	// Keep it well above the longest pause a writer may take between two
+	// reads of its body: a write in progress touches its file at each one.
+	StaleTmpAge time.Duration
 }
 
 // Local stores objects as files under one directory. It is the default: no
@@ -53,7 +57,7 @@ type Local struct {
 var _ Store = (*Local)(nil)
 
 // NewLocal opens (creating if needed) the store rooted at cfg.Dir. It removes
-// staging files left over by crashed uploads older than a day.
+// the staging files crashed writes left behind (see Sweep).
 func NewLocal(cfg LocalConfig) (*Local, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("storage local: Dir is empty")
@@ -67,24 +71,48 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		return nil, fmt.Errorf("storage local: create directory: %w", err)
 	}
 	l := &Local{dir: dir, tmp: tmp}
-	l.removeStaleTmp(time.Now().Add(-staleTmpAge))
+	age := cfg.StaleTmpAge
+	if age <= 0 {
+		age = defaultStaleTmpAge
+	}
+	// Best effort: what is left now is swept again by the platform's loop.
+	_, _ = l.Sweep(context.Background(), age)
 	return l, nil
 }
 
-// removeStaleTmp deletes staging files last written before cutoff. Best
-// effort: a failure only leaves garbage behind.
-func (l *Local) removeStaleTmp(cutoff time.Time) {
+// Sweep removes the staging files last written more than olderThan ago and
+// reports how many it removed. A write in progress rewrites its file's
+// modification time with every chunk it stores, so only the files of writes
+// that died with their process (kill -9, power loss) grow that old; the
+// deferred clean-up of a failed Put covers everything else. Several
+// processes sharing the directory may sweep it at once.
+func (l *Local) Sweep(ctx context.Context, olderThan time.Duration) (int, error) {
 	entries, err := os.ReadDir(l.tmp)
 	if err != nil {
-		return
+		return 0, fmt.Errorf("storage sweep: %w", withoutPath(err))
 	}
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	var errs []error
 	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil || info.IsDir() || !info.ModTime().Before(cutoff) {
-			continue
+		if err := ctx.Err(); err != nil {
+			return removed, fmt.Errorf("storage sweep: %w", err)
 		}
-		_ = os.Remove(filepath.Join(l.tmp, e.Name()))
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
+			continue // gone meanwhile, not ours, or still being written
+		}
+		switch err := os.Remove(filepath.Join(l.tmp, e.Name())); {
+		case err == nil:
+			removed++
+		case !isNotFound(err):
+			errs = append(errs, withoutPath(err))
+		}
 	}
+	if len(errs) > 0 {
+		return removed, fmt.Errorf("storage sweep: %d staging files could not be removed: %w", len(errs), errors.Join(errs...))
+	}
+	return removed, nil
 }
 
 func (l *Local) path(key string) string {

@@ -102,6 +102,19 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// Sweeper is implemented by stores that stage writes in files of their own
+// (Local): Sweep removes the staging files abandoned by writes that died with
+// their process. The platform runs it periodically in every process. S3
+// does not implement it: a bucket lifecycle rule aborts its incomplete
+// multipart uploads.
+type Sweeper interface {
+	// Sweep removes staging files untouched for longer than olderThan and
+	// reports how many it removed.
+	Sweep(ctx context.Context, olderThan time.Duration) (removed int, err error)
+}
+
+var _ Sweeper = (*Local)(nil)
+
 // Config selects and configures a Store, so that deployments switch backends
 // by configuration alone.
 type Config struct {

@@ -712,3 +712,87 @@ func TestLocalRemovesStaleStagingFiles(t *testing.T) {
 		t.Error("fresh staging file removed: it may belong to an upload in progress")
 	}
 }
+
+// Sweep removes what crashed writes left in the staging folder, and never
+// the file of a write in progress, however long that write has been going
+// on: each chunk it stores makes its file fresh again.
+func TestLocalSweep(t *testing.T) {
+	l, err := NewLocal(LocalConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(l.tmp, "put-crashed")
+	if err := os.WriteFile(stale, []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	// A write in progress whose file started long ago.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Put(context.Background(), "aa/slow.bin", pr, -1, "")
+		done <- err
+	}()
+	if _, err := pw.Write([]byte("first chunk")); err != nil {
+		t.Fatal(err)
+	}
+	inProgress := waitStaging(t, l, stale)
+	if err := os.Chtimes(inProgress, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write([]byte("second chunk")); err != nil {
+		t.Fatal(err)
+	}
+	// The pipe hands the chunk over before Put writes it to the file.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if info, err := os.Stat(inProgress); err == nil && info.ModTime().After(old.Add(time.Hour)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second chunk never reached the staging file")
+		}
+	}
+
+	n, err := l.Sweep(context.Background(), time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep: removed %d, %v; want 1, nil", n, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("the crashed write's staging file was kept")
+	}
+	if _, err := os.Stat(inProgress); err != nil {
+		t.Errorf("the staging file of a write in progress was removed: %v", err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("the write in progress failed after the sweep: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(l.dir, "aa", "slow.bin")); err != nil || string(b) != "first chunksecond chunk" {
+		t.Fatalf("stored %q, %v", b, err)
+	}
+	if n, err := l.Sweep(context.Background(), 0); err != nil || n != 0 {
+		t.Fatalf("Sweep of an empty folder: %d, %v", n, err)
+	}
+}
+
+// waitStaging returns the path of the one staging file other than skip,
+// once a write has created it.
+func waitStaging(t *testing.T, l *Local, skip string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(l.tmp)
+		for _, e := range entries {
+			if p := filepath.Join(l.tmp, e.Name()); p != skip {
+				return p
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("no staging file appeared")
+	return ""
+}

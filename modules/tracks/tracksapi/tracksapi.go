@@ -23,6 +23,15 @@ type Catalog interface {
 	// Unknown ids and tracks hidden from viewer (nil: anonymous) are absent
 	// from the map, so a caller cannot tell them apart. At most MaxBatch ids.
 	Visible(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]Track, error)
+	// Listable returns, by id, those of ids that may appear in a list shown
+	// to viewer (a playlist, a feed): public tracks, and the viewer's own of
+	// any visibility; every track for an admin. An unlisted track is seen by
+	// whoever has its id or link (Visible) but is listed only to its owner,
+	// like a private one. Absent ids are unknown or unlistable, told apart
+	// no more than by Visible. At most MaxBatch ids. A module that lets a
+	// user put a track into a list others see checks it is listable to that
+	// user, so that nobody lists someone else's unlisted track.
+	Listable(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]Track, error)
 	// Existing reports which of ids name a track that still exists, whatever
 	// its visibility: for a module's own housekeeping, never for answers to
 	// a user. At most MaxBatch ids.
