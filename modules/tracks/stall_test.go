@@ -15,7 +15,7 @@ import (
 	"github.com/veza/veza/app/apptest"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/tracks"
-	"github.com/veza/veza/modules/tracks/audio"
+	"github.com/veza/veza/modules/tracks/audio/audiotest"
 )
 
 // An upload whose body stops arriving, while its connection stays open, is
@@ -143,7 +143,7 @@ func (e *env) slowUploads(t *testing.T, token string, n int) *slow {
 		go func() {
 			_ = w.WriteField("title", "slow")
 			fw, _ := w.CreateFormFile("file", "slow.wav")
-			_ = audio.WriteWAV(fw, 44100, 2, 16, 6, 220) // about 1 MB
+			_ = audiotest.WriteWAV(fw, 44100, 2, 16, 6, 220) // about 1 MB
 			<-gate
 			_ = w.Close()
 			pw.Close()
