@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/veza/veza/platform/authn"
-	"github.com/veza/veza/platform/buildinfo"
 	"github.com/veza/veza/platform/health"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/metrics"
@@ -145,12 +143,7 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	if _, onAPI := r.cfg.MetricsListener(); onAPI {
 		srv.Get("/metrics", tag("/metrics"), m.Handler())
 	}
-	doc := openapi.Build(openapi.Info{
-		Title:       "Veza API",
-		Version:     buildinfo.String(),
-		Description: "Modules enabled in this deployment: " + strings.Join(r.plan.Names(), ", "),
-	}, operations(contrib.Routes), mergeFragments(contrib.Components))
-	spec, err := openapi.JSONHandler(doc)
+	spec, err := openapi.JSONHandler(r.openAPIDocument(contrib))
 	if err != nil {
 		return fmt.Errorf("openapi document: %w", err)
 	}
