@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -316,9 +317,14 @@ func TestHTTPConventions(t *testing.T) {
 			OpenAPI string         `json:"openapi"`
 			Paths   map[string]any `json:"paths"`
 		}
-		srv.Do(t, "GET", "/openapi.json", nil).Status(t, 200).JSON(t, &doc)
+		served := srv.Do(t, "GET", "/openapi.json", nil).Status(t, 200)
+		served.JSON(t, &doc)
 		if doc.OpenAPI != "3.0.3" || doc.Paths["/api/v1/notes"] == nil || doc.Paths["/api/v1/notes/{id}"] == nil {
 			t.Fatalf("openapi = %+v", doc)
+		}
+		// `veza openapi` writes Runtime.OpenAPIJSON: the same bytes.
+		if dumped, err := srv.Runtime.OpenAPIJSON(); err != nil || !bytes.Equal(dumped, served.Body) {
+			t.Fatalf("OpenAPIJSON differs from GET /openapi.json (%v)", err)
 		}
 		r := srv.Do(t, "GET", "/docs", nil).Status(t, 200)
 		if !strings.Contains(r.Header.Get("Content-Type"), "text/html") {

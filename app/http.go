@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/veza/veza/platform/authn"
-	"github.com/veza/veza/platform/buildinfo"
 	"github.com/veza/veza/platform/health"
 	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/metrics"
@@ -160,7 +158,7 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	if _, onAPI := r.cfg.MetricsListener(); onAPI {
 		srv.Get("/metrics", tag("/metrics"), m.Handler())
 	}
-	spec, err := openapi.JSONHandler(r.OpenAPI())
+	spec, err := openapi.JSONHandler(r.openAPIDocument(contrib))
 	if err != nil {
 		return fmt.Errorf("openapi document: %w", err)
 	}
@@ -169,28 +167,6 @@ func (r *Runtime) mountPlatform(srv *fiber.App, m *metrics.Metrics, contrib Cont
 	srv.Get("/docs", tag("/docs"), docs)
 	srv.Get("/docs/*", tag("/docs/*"), docs)
 	return nil
-}
-
-// OpenAPI is the document /openapi.json serves: the enabled modules'
-// routes, as registered.
-func (r *Runtime) OpenAPI() map[string]any {
-	contrib := r.reg.contributions()
-	return openapi.Build(r.openAPIInfo(), operations(contrib.Routes), mergeFragments(contrib.Components))
-}
-
-// openAPIInfo describes the document: this deployment's address as its
-// server, each enabled module as a tag.
-func (r *Runtime) openAPIInfo() openapi.Info {
-	info := openapi.Info{
-		Title:       "Veza API",
-		Version:     buildinfo.String(),
-		Description: "Modules enabled in this deployment: " + strings.Join(r.plan.Names(), ", "),
-		ServerURL:   r.cfg.PublicURL,
-	}
-	for _, m := range r.plan.Enabled {
-		info.Tags = append(info.Tags, openapi.Tag{Name: m.Name, Description: m.Description})
-	}
-	return info
 }
 
 func pingRedis(ctx context.Context, rdb redis.UniversalClient) error {

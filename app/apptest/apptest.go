@@ -170,7 +170,7 @@ func TryStart(t testing.TB, o Options) (*Server, error) {
 		}
 		s.URL = "http://127.0.0.1:" + port
 		if !o.NoContractCheck {
-			k, err := newContract(rt.OpenAPI(), s.URL, http.DefaultTransport)
+			k, err := newContract(rt.OpenAPIDocument(), s.URL, http.DefaultTransport)
 			if err != nil {
 				return nil, err
 			}

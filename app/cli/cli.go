@@ -96,6 +96,8 @@ func (c *cmd) dispatch(ctx context.Context, name string, args []string) error {
 		return c.modules(ctx, args)
 	case "routes":
 		return c.routes(ctx, args)
+	case "openapi":
+		return c.openapi(ctx, args)
 	case "config":
 		return c.config(ctx, args)
 	case "version", "--version", "-version", "-v":
@@ -133,6 +135,7 @@ Commands:
   modules list [--json]          the modules of this binary and their state
   modules graph                  the dependency graph, in Graphviz DOT
   routes [--json]                the HTTP routes of the enabled modules
+  openapi [--out FILE]           the OpenAPI document of the enabled modules (what /openapi.json serves)
   config check [--offline]       validate configuration, modules.yaml and dependencies
   version                        print the version (also --version, -v)
   help [command]                 this list, or the usage of a command

@@ -33,6 +33,7 @@ var builtins = map[string]helpText{
 	"modules list":   {"modules list [flags]", "List the modules of this binary: enabled or not, requirements, routes, jobs and migration versions."},
 	"modules graph":  {"modules graph", "Print the module dependency graph in Graphviz DOT, disabled modules dashed."},
 	"routes":         {"routes [flags]", "List the HTTP routes of the platform and of the enabled modules."},
+	"openapi":        {"openapi [flags]", "Write the OpenAPI document of the enabled modules, as GET /openapi.json serves it, without starting a server."},
 	"config":         {"config <subcommand> [flags]", "Check this deployment's set-up before starting it."},
 	"config check":   {"config check [flags]", "Validate what start-up would (configuration, modules.yaml, module settings and contributions) and, unless --offline, that PostgreSQL and Redis answer and no schema is dirty."},
 	"version":        {"version", "Print the version of this binary."},

@@ -1,6 +1,8 @@
 package openapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -11,15 +13,33 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 )
 
 // ContentSecurityPolicy is the Content-Security-Policy sent with the
-// reference page and its assets. It allows nothing but the page's own
-// origin: no inline code, no framing, no third-party hosts.
+// reference page and its assets. Swagger UI runs under it as its package
+// ships it: its script and styles are files of the page's own origin, it
+// sets styles through the DOM (which style-src does not govern) and never
+// evaluates strings, so neither 'unsafe-inline' nor 'unsafe-eval' is
+// allowed. The one source beyond the page's origin is data: images, the
+// icons inside swagger-ui.css. Requests tried from the page go to its own
+// origin only (connect-src), and nothing may frame it, change its base URL,
+// post a form or load a plugin.
 const ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-	"style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+	"style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; " +
+	"frame-ancestors 'none'"
+
+// Encode returns doc as GET /openapi.json sends it: compact JSON and a
+// final newline. `veza openapi` writes the same bytes.
+func Encode(doc map[string]any) ([]byte, error) {
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("openapi: encode document: %w", err)
+	}
+	return append(body, '\n'), nil
+}
 
 // JSONHandler returns a fiber.Handler that serves doc, typically the result
 // of Build, as application/json. The document is encoded once, when
@@ -27,17 +47,16 @@ const ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; img-src '
 // reports a doc that cannot be encoded. Responses carry an ETag, so that
 // clients can revalidate cheaply.
 func JSONHandler(doc map[string]any) (fiber.Handler, error) {
-	body, err := json.Marshal(doc)
+	body, err := Encode(doc)
 	if err != nil {
-		return nil, fmt.Errorf("openapi: encode document: %w", err)
+		return nil, err
 	}
-	body = append(body, '\n')
 	etag := etagOf(body)
 	return func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "no-cache")
 		c.Set(fiber.HeaderETag, etag)
 		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		if c.Get(fiber.HeaderIfNoneMatch) == etag {
+		if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
 			return c.SendStatus(fiber.StatusNotModified)
 		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -46,9 +65,11 @@ func JSONHandler(doc map[string]any) (fiber.Handler, error) {
 }
 
 // assetsFS holds the reference page: index.html is a template completed
-// per request, the other files are served as they are.
+// per request; swagger-ui/ is Swagger UI as its npm package ships it
+// (tools/update-docs-ui.sh copies it, manifest.json records what was
+// copied); docs.js starts it on the document.
 //
-//go:embed assets/*
+//go:embed assets
 var assetsFS embed.FS
 
 // asset is an embedded file ready to be served.
@@ -56,39 +77,69 @@ type asset struct {
 	body        []byte
 	contentType string
 	etag        string
+
+	// gz is body gzip-compressed, made on first use: Swagger UI's bundle is
+	// 1.8 MB, a third of that compressed, and most processes never serve it.
+	gzOnce sync.Once
+	gz     []byte
 }
 
-// assets maps the names of the files served under the page's path to
+// gzipped returns the compressed body, nil when compression does not pay.
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		if len(a.body) < 1024 {
+			return
+		}
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression) // a valid level never fails
+		_, _ = zw.Write(a.body)                                // a bytes.Buffer never fails
+		_ = zw.Close()
+		if b.Len() < len(a.body) {
+			a.gz = b.Bytes()
+		}
+	})
+	return a.gz
+}
+
+// assetTypes maps the extensions of the files served to their media type;
+// files with another extension are not served. The licence texts of the
+// bundled UI have none.
+var assetTypes = map[string]string{
+	".js":  "text/javascript; charset=utf-8",
+	".css": "text/css; charset=utf-8",
+	".svg": "image/svg+xml",
+	".png": "image/png",
+	"":     "text/plain; charset=utf-8",
+}
+
+// assets maps the paths of the files served under the page's path to
 // their content. index.html is not in it: it is rendered per request.
 var assets, indexTemplate = loadAssets()
 
 // loadAssets reads the embedded files once, at start-up.
-func loadAssets() (map[string]asset, string) {
-	types := map[string]string{
-		".js":  "text/javascript; charset=utf-8",
-		".css": "text/css; charset=utf-8",
-		".svg": "image/svg+xml",
-	}
-	entries, err := fs.ReadDir(assetsFS, "assets")
+func loadAssets() (map[string]*asset, string) {
+	out := map[string]*asset{}
+	var index string
+	err := fs.WalkDir(assetsFS, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assetsFS, p)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(p, "assets/")
+		if name == "index.html" {
+			index = string(b)
+			return nil
+		}
+		if ct, ok := assetTypes[path.Ext(name)]; ok {
+			out[name] = &asset{body: b, contentType: ct, etag: etagOf(b)}
+		}
+		return nil
+	})
 	if err != nil {
 		panic("openapi: read embedded assets: " + err.Error())
-	}
-	out := map[string]asset{}
-	var index string
-	for _, e := range entries {
-		b, err := fs.ReadFile(assetsFS, "assets/"+e.Name())
-		if err != nil {
-			panic("openapi: read embedded asset: " + err.Error())
-		}
-		if e.Name() == "index.html" {
-			index = string(b)
-			continue
-		}
-		ct, ok := types[path.Ext(e.Name())]
-		if !ok {
-			continue
-		}
-		out[e.Name()] = asset{body: b, contentType: ct, etag: etagOf(b)}
 	}
 	if index == "" {
 		panic("openapi: embedded assets lack index.html")
@@ -102,10 +153,28 @@ func etagOf(body []byte) string {
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
-// DocsHandler returns a fiber.Handler serving the API reference page and
-// its assets, all embedded in the binary. specURL is where the page
-// fetches the document, such as "/openapi.json", the default when empty;
-// a relative specURL is resolved against the page's URL.
+// gzipETag is the entity tag of the gzip-encoded variant of the
+// representation tagged etag: a strong tag must differ per encoding.
+func gzipETag(etag string) string {
+	return strings.TrimSuffix(etag, `"`) + `-gz"`
+}
+
+// etagMatches reports whether an If-None-Match header value names etag,
+// comparing weakly as RFC 9110 asks for that header.
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// DocsHandler returns a fiber.Handler serving the API reference page
+// (Swagger UI) and its assets, all embedded in the binary. specURL is where
+// the page fetches the document, such as "/openapi.json", the default when
+// empty; a relative specURL is resolved against the page's URL.
 //
 // Mount the handler on both the page's path and the paths below it:
 //
@@ -114,9 +183,10 @@ func etagOf(body []byte) string {
 //
 // The page refers to its assets by relative URLs that work with or without
 // a trailing slash, under any mount path. Every response carries
-// ContentSecurityPolicy and X-Content-Type-Options: nosniff; an unknown
-// asset yields fiber.ErrNotFound, for the application's error handler to
-// render.
+// ContentSecurityPolicy and X-Content-Type-Options: nosniff; assets carry
+// an ETag and are sent gzip-compressed to clients that accept it. An
+// unknown asset yields fiber.ErrNotFound, for the application's error
+// handler to render.
 func DocsHandler(specURL string) fiber.Handler {
 	if specURL == "" {
 		specURL = "/openapi.json"
@@ -131,20 +201,35 @@ func DocsHandler(specURL string) fiber.Handler {
 		if !ok {
 			return fiber.ErrNotFound
 		}
-		setPageHeaders(c)
-		c.Set(fiber.HeaderETag, a.etag)
-		if c.Get(fiber.HeaderIfNoneMatch) == a.etag {
-			return c.SendStatus(fiber.StatusNotModified)
-		}
-		c.Set(fiber.HeaderContentType, a.contentType)
-		return c.Send(a.body)
+		return serveAsset(c, a)
 	}
+}
+
+// serveAsset sends a, compressed when the client accepts gzip, or 304 when
+// the client's copy is current.
+func serveAsset(c *fiber.Ctx, a *asset) error {
+	setPageHeaders(c)
+	c.Vary(fiber.HeaderAcceptEncoding)
+	body, etag := a.body, a.etag
+	if c.Request().Header.HasAcceptEncoding("gzip") {
+		if gz := a.gzipped(); gz != nil {
+			body, etag = gz, gzipETag(a.etag)
+			c.Set(fiber.HeaderContentEncoding, "gzip")
+		}
+	}
+	c.Set(fiber.HeaderETag, etag)
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
+		c.Response().Header.Del(fiber.HeaderContentEncoding)
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, a.contentType)
+	return c.Send(body)
 }
 
 // serveIndex renders the page for the request. When the request path has
 // no trailing slash (".../docs"), relative URLs resolve against the parent
 // of the page, so the assets are referred to through the page's last path
-// segment ("./docs/app.js"); otherwise directly ("./app.js").
+// segment ("./docs/docs.js"); otherwise directly ("./docs.js").
 func serveIndex(c *fiber.Ctx, spec string, atMount bool) error {
 	base := "./"
 	p := c.Path()

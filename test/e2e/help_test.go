@@ -40,6 +40,7 @@ var builtinHelp = []struct {
 	{[]string{"modules", "list"}, "Usage: veza modules list [flags]", []string{"--json"}},
 	{[]string{"modules", "graph"}, "Usage: veza modules graph", nil},
 	{[]string{"routes"}, "Usage: veza routes [flags]", []string{"--json"}},
+	{[]string{"openapi"}, "Usage: veza openapi [flags]", []string{"--out FILE"}},
 	{[]string{"config"}, "Usage: veza config <subcommand> [flags]", []string{"check "}},
 	{[]string{"config", "check"}, "Usage: veza config check [flags]", []string{"--offline"}},
 	{[]string{"version"}, "Usage: veza version", nil},
@@ -96,7 +97,7 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: veza <command>") {
 			t.Errorf("%s: code %d\nstdout %s\nstderr %s", h, r.code, r.stdout, r.stderr)
 		}
-		for _, cmd := range []string{"serve", "worker", "migrate", "modules list", "routes", "config check", "version"} {
+		for _, cmd := range []string{"serve", "worker", "migrate", "modules list", "routes", "openapi", "config check", "version"} {
 			if !strings.Contains(r.stdout, "\n  "+cmd) {
 				t.Errorf("%s: does not list %s:\n%s", h, cmd, r.stdout)
 			}
@@ -128,6 +129,7 @@ func TestWrongFlagShowsUsage(t *testing.T) {
 		{[]string{"migrate", "up", "--json"}, "Usage: veza migrate up [flags]"},
 		{[]string{"modules", "list", "--bogus"}, "Usage: veza modules list [flags]"},
 		{[]string{"routes", "--bogus"}, "Usage: veza routes [flags]"},
+		{[]string{"openapi", "--bogus"}, "Usage: veza openapi [flags]"},
 		{[]string{"config", "check", "--bogus"}, "Usage: veza config check [flags]"},
 		{[]string{"migrate", "sideways"}, "Usage: veza migrate <subcommand> [flags]"},
 		{[]string{"--bogus"}, "Usage: veza <command>"},
