@@ -17,31 +17,31 @@ type handler struct{ svc *Service }
 // Request bodies.
 type (
 	registerBody struct {
-		Username string `json:"username"`
-		Email    string `json:"email"`
-		Password string `json:"password"`
+		Username string `json:"username" validate:"required" doc:"3 to 30 letters, digits, _ or -"`
+		Email    string `json:"email" validate:"required" doc:"an ASCII local part; an internationalised domain is stored in punycode"`
+		Password string `json:"password" validate:"required" doc:"12 to 128 characters, not a common password"`
 	}
 	loginBody struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-		Device   string `json:"device,omitempty"`
+		Email    string `json:"email" validate:"required"`
+		Password string `json:"password" validate:"required"`
+		Device   string `json:"device,omitempty" doc:"a name for this session, shown in GET /auth/sessions"`
 	}
 	refreshBody struct {
-		RefreshToken string `json:"refresh_token"`
+		RefreshToken string `json:"refresh_token" validate:"required"`
 	}
 	logoutBody struct {
 		RefreshToken string `json:"refresh_token,omitempty"`
 		All          bool   `json:"all,omitempty"`
 	}
 	emailBody struct {
-		Email string `json:"email"`
+		Email string `json:"email" validate:"required"`
 	}
 	tokenBody struct {
-		Token string `json:"token"`
+		Token string `json:"token" doc:"the mailed token; or send it in X-Verify-Token and leave the body empty"`
 	}
 	resetBody struct {
-		Token    string `json:"token"`
-		Password string `json:"password"`
+		Token    string `json:"token" validate:"required"`
+		Password string `json:"password" validate:"required" doc:"12 to 128 characters, not a common password"`
 	}
 	registered struct {
 		User                 PrivateUser `json:"user"`

@@ -24,7 +24,7 @@ func (h *handler) routes(r *app.Registrar) {
 		app.Summary("a playlist with its ordered tracks (private ones: members and admins only)"),
 		app.Response(200, "the playlist", detail))
 	r.Post("/playlists", h.create, auth, app.Summary("create a playlist"),
-		app.RequestBody(PlaylistInput{}), app.Response(201, "the playlist", detail))
+		app.RequestBody(PlaylistInput{}), app.RequestRequires("title"), app.Response(201, "the playlist", detail))
 	r.Put("/playlists/:id", h.update, auth, app.Summary("change a playlist's details (owner or admin); absent fields stay"),
 		app.RequestBody(PlaylistInput{}), app.Response(200, "the playlist", detail))
 	r.Delete("/playlists/:id", h.delete, auth, app.Summary("delete a playlist (owner or admin)"), app.Response(204, "deleted", nil))

@@ -258,7 +258,7 @@ func (ps *service) DeletePlaylist(ctx context.Context, p *authn.Principal, id uu
 // AddTrackInput adds a track at position (clamped to 0..n; absent:
 // appended).
 type AddTrackInput struct {
-	TrackID  string `json:"track_id"`
+	TrackID  string `json:"track_id" validate:"required" doc:"a track the caller may list: public, or their own"`
 	Position *int   `json:"position"`
 }
 
@@ -360,7 +360,7 @@ func (ps *service) RemoveTrack(ctx context.Context, p *authn.Principal, id, trac
 
 // OrderInput is the whole new order of a playlist.
 type OrderInput struct {
-	TrackIDs []string `json:"track_ids"`
+	TrackIDs []string `json:"track_ids" validate:"required" doc:"every track of the playlist the caller sees, each once, in the new order"`
 }
 
 // maxOrderDetails bounds the 422 answer to a wrong order.
@@ -518,7 +518,7 @@ func checkOrder(ids []string, current map[uuid.UUID]bool) ([]uuid.UUID, error) {
 
 // CollaboratorInput names a user.
 type CollaboratorInput struct {
-	UserID string `json:"user_id"`
+	UserID string `json:"user_id" validate:"required"`
 }
 
 // AddCollaborator lets a user change a playlist's tracks, for its owner.

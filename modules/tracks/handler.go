@@ -43,8 +43,11 @@ func view(t *Track) TrackView {
 func (h *handler) routes(r *app.Registrar, s *Settings) {
 	opt := app.OptionalAuthentication()
 	r.Get("/tracks", h.list, app.Summary("public tracks: ?q= text, ?genre=, ?user_id=, ?sort=new|popular; keyset pages"),
-		app.Query("q", "full-text search", false), app.Query("genre", "genre", false), app.Query("user_id", "owner", false),
-		app.Query("sort", "new (default) or popular", false), app.Query("limit", "1-100", false), app.Query("cursor", "next_cursor", false))
+		app.QueryParam("q", "full-text search over title, genre, tags and description", false,
+			map[string]any{"type": "string", "maxLength": 200}),
+		app.Query("genre", "genre, any letter case", false), app.QueryUUID("user_id", "only this owner's public tracks"),
+		app.QueryEnum("sort", "new (the default: newest first) or popular (most played first)", "new", "popular"), app.Paged(),
+		app.Response(200, "a page of tracks", httpx.PageData[TrackView]{}))
 	r.Post("/tracks", h.upload, app.RequireRoles(s.UploadRoles...), app.StreamBody(s.maxUpload()+1<<20),
 		app.StallTimeout(s.UploadStallTimeout), app.HandlerTimeout(uploadTimeout),
 		app.Summary("upload a track (multipart: file, title, genre, description, visibility, tags)"),
@@ -59,26 +62,34 @@ func (h *handler) routes(r *app.Registrar, s *Settings) {
 	r.Delete("/tracks/share/:id", h.revokeShare, app.Authenticated(), app.Summary("revoke a share link (owner)"),
 		app.Response(204, "revoked", nil))
 	r.Get("/tracks/:id", h.get, opt, app.Summary("a track (private ones: owner and admins only)"), app.Response(200, "the track", TrackView{}))
-	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"))
-	r.Get("/tracks/:id/waveform", h.waveform, opt, app.Summary("waveform peaks"))
+	r.Get("/tracks/:id/status", h.status, opt, app.Summary("processing status"), app.Response(200, "the status", StatusView{}))
+	r.Get("/tracks/:id/waveform", h.waveform, opt, app.Summary("waveform peaks"), app.Response(200, "the peaks", WaveformView{}),
+		app.Response(409, "not_ready (still processing, or failed), or waveform_unavailable (a format that is not decoded)", nil))
 	r.Put("/tracks/:id", h.update, app.Authenticated(), app.Summary("change metadata (owner or admin); recorded in the history"),
 		app.RequestBody(MetaInput{}), app.Response(200, "the track", TrackView{}))
 	r.Delete("/tracks/:id", h.delete, app.Authenticated(), app.Summary("delete a track (owner or admin); its file is removed by a job"),
 		app.Response(204, "deleted", nil))
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
-		r.Handle(method, "/tracks/:id/stream", h.stream, opt, app.Summary(rangeSummary("the audio")), rangeHeaders())
-		r.Handle(method, "/tracks/shared/:token/stream", h.sharedStream, app.SecretParam("token"),
-			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), rangeHeaders())
-		r.Handle(method, "/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout),
-			app.Summary(rangeSummary("the original file as an attachment (owner)")), rangeHeaders())
+		name := func(n string) app.RouteOption {
+			if method == http.MethodHead {
+				n = "head" + strings.ToUpper(n[:1]) + n[1:]
+			}
+			return app.OperationID(n)
+		}
+		r.Handle(method, "/tracks/:id/stream", h.stream, opt, name("stream"), app.Summary(rangeSummary("the audio")), fileAnswers())
+		r.Handle(method, "/tracks/shared/:token/stream", h.sharedStream, app.SecretParam("token"), name("sharedStream"),
+			app.Summary(rangeSummary("the audio of the track behind a live share link, for anyone who has it")), fileAnswers())
+		r.Handle(method, "/tracks/:id/download", h.download, app.Authenticated(), app.HandlerTimeout(uploadTimeout), name("download"),
+			app.Summary(rangeSummary("the original file as an attachment (owner)")), fileAnswers())
 	}
-	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"))
-	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin)"))
+	r.Get("/tracks/:id/stats", h.stats, opt, app.Summary("plays, likes, comments, downloads"), app.Response(200, "the counts", StatsView{}))
+	r.Get("/tracks/:id/history", h.history, app.Authenticated(), app.Summary("metadata change history (owner or admin), newest first"),
+		app.Paged(), app.Response(200, "a page of edits", httpx.PageData[HistoryView]{}))
 	r.Post("/tracks/:id/share", h.share, app.Authenticated(),
 		app.Summary("make a share link (owner); expires_in: whole seconds from 1 to max_share_ttl, absent: max_share_ttl"),
 		app.RequestBody(ShareInput{}), app.Response(201, "the link", ShareView{}))
 	r.Post("/internal/tracks/:id/stream-ready", h.streamReady, app.Summary("stream server callback (X-Internal-API-Key)"),
-		app.Header("X-Internal-API-Key", "STREAM_SERVER_INTERNAL_API_KEY", true))
+		app.InternalKey(), app.Response(200, "the track is ready", ReadyView{}))
 }
 
 // rangeSummary documents a file route: GET and HEAD (the same answer
@@ -87,12 +98,25 @@ func rangeSummary(what string) string {
 	return what + "; one Range answers 206, a range past the end 416, several or a malformed one the whole file"
 }
 
-func rangeHeaders() app.RouteOption {
+// fileAnswers documents a file route's headers and answers: the bytes
+// whole or ranged, 304 for a copy still fresh, 416 for a range past the
+// end, 302 to a presigned URL when the files are on S3.
+func fileAnswers() app.RouteOption {
 	return func(rt *app.Route) {
 		app.Header("Range", "bytes=first-last, bytes=first- or bytes=-suffix", false)(rt)
 		app.Header("If-Range", "the ETag (or Last-Modified) of the copy the range completes", false)(rt)
+		app.Header("If-None-Match", "ETags of copies the client holds", false)(rt)
+		app.BinaryResponse(200, "the whole file", audioTypes...)(rt)
+		app.BinaryResponse(206, "the range asked for (Content-Range says which)", audioTypes...)(rt)
+		app.Response(302, "the file is on S3: follow Location, a presigned URL", nil)(rt)
+		app.Response(304, "the client's copy is current", nil)(rt)
+		app.Response(409, "not_ready: the track is still processing, or failed", nil)(rt)
+		app.Response(416, "range_not_satisfiable: no byte of the file is in the range", nil)(rt)
 	}
 }
+
+// audioTypes are the media types tracks are served as.
+var audioTypes = []string{"audio/mpeg", "audio/flac", "audio/wav", "audio/ogg", "audio/mp4", "audio/aac", "application/octet-stream"}
 
 // trackID reads :id; a malformed id names no track.
 func trackID(c *fiber.Ctx) (uuid.UUID, error) {
@@ -175,7 +199,7 @@ func (h *handler) status(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, fiber.Map{"status": t.Status, "duration_ms": t.DurationMS, "format": t.Format, "error": t.Error})
+	return httpx.OK(c, StatusView{Status: t.Status, DurationMS: t.DurationMS, Format: t.Format, Error: t.Error})
 }
 
 func (h *handler) waveform(c *fiber.Ctx) error {
@@ -193,7 +217,7 @@ func (h *handler) waveform(c *fiber.Ctx) error {
 	if peaks == nil {
 		return httpx.Conflict("waveform_unavailable", "no waveform is computed for "+t.Format+" files")
 	}
-	return httpx.OK(c, fiber.Map{"points": peaks, "duration_ms": t.DurationMS})
+	return httpx.OK(c, WaveformView{Points: peaks, DurationMS: t.DurationMS})
 }
 
 func (h *handler) update(c *fiber.Ctx) error {
@@ -228,7 +252,7 @@ func (h *handler) stats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, fiber.Map{"plays": t.Plays, "likes": t.Likes, "comments": t.Comments, "downloads": t.Downloads})
+	return httpx.OK(c, StatsView{Plays: t.Plays, Likes: t.Likes, Comments: t.Comments, Downloads: t.Downloads})
 }
 
 func (h *handler) history(c *fiber.Ctx) error {
@@ -244,7 +268,11 @@ func (h *handler) history(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.Page(c, list, next)
+	out := make([]HistoryView, len(list))
+	for i, e := range list {
+		out[i] = historyView(e)
+	}
+	return httpx.Page(c, out, next)
 }
 
 func (h *handler) share(c *fiber.Ctx) error {
@@ -301,5 +329,5 @@ func (h *handler) streamReady(c *fiber.Ctx) error {
 	if err := h.svc.MarkReady(c.UserContext(), id); err != nil {
 		return err
 	}
-	return httpx.OK(c, fiber.Map{"status": "ready"})
+	return httpx.OK(c, ReadyView{Status: "ready"})
 }

@@ -7,15 +7,21 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 )
 
 // Bind decodes the JSON body into dst strictly: the content type must be JSON
 // (415), the body must parse (400 malformed_json) and hold one object whose
-// fields dst knows (422 naming the unknown field). An empty body decodes as {}.
+// fields dst knows (422 naming the unknown field), and every field of dst
+// tagged `validate:"required"` must be present and not null (422 naming
+// each). That tag is also what the OpenAPI document marks required, so the
+// document and the handler cannot disagree. An empty body decodes as {}.
 func Bind(c *fiber.Ctx, dst any) error {
 	body := c.Body()
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -37,7 +43,55 @@ func Bind(c *fiber.Ctx, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return BadRequest("malformed_json", "the body must hold exactly one JSON value")
 	}
-	return nil
+	return checkRequired(body, dst)
+}
+
+// checkRequired answers 422 for each `validate:"required"` field of dst
+// that body lacks or sets to null.
+func checkRequired(body []byte, dst any) error {
+	names := requiredFields(reflect.TypeOf(dst))
+	if len(names) == 0 {
+		return nil
+	}
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal(body, &present); err != nil {
+		return BadRequest("malformed_json", "the body must be a JSON object")
+	}
+	var v Checker
+	for _, name := range names {
+		raw, ok := present[name]
+		v.Check(ok && string(bytes.TrimSpace(raw)) != "null", name, "is required")
+	}
+	return v.Err()
+}
+
+// required caches the required JSON fields of each body type.
+var required sync.Map // reflect.Type -> []string
+
+func requiredFields(t reflect.Type) []string {
+	if cached, ok := required.Load(t); ok {
+		return cached.([]string)
+	}
+	var names []string
+	st := t
+	for st != nil && st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st != nil && st.Kind() == reflect.Struct {
+		for i := 0; i < st.NumField(); i++ {
+			f := st.Field(i)
+			if !f.IsExported() || !slices.Contains(strings.Split(f.Tag.Get("validate"), ","), "required") {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			names = append(names, name)
+		}
+	}
+	required.Store(t, names)
+	return names
 }
 
 func isJSON(ct string) bool {

@@ -140,7 +140,9 @@ func typeSchema(t reflect.Type, w *walk) map[string]any {
 	case reflect.Struct:
 		return structSchema(t, w)
 	}
-	// Interfaces, and kinds encoding/json cannot encode: any value.
+	// Interfaces, and kinds encoding/json cannot encode: any value. (Not
+	// null: OpenAPI 3.0 allows null only beside a type, and an answer's
+	// free-form values are documented not to be null.)
 	return map[string]any{}
 }
 
