@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -230,7 +231,9 @@ func (d *deliverer) settle(ctx context.Context, e *Endpoint, del *Delivery, atte
 	cause := describe(r)
 	retry, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	final := retry >= maxRetry
+	// A target the SSRF guard refused stays refused: retrying would only
+	// knock on the same internal address on the schedule.
+	final := retry >= maxRetry || errors.Is(r.err, errForbiddenTarget)
 	var delay time.Duration
 	if !final {
 		delay = d.nextDelay(retry, r.retryAfter)
@@ -297,13 +300,14 @@ func describe(r result) string {
 func describeErr(err error) string {
 	switch {
 	case errors.Is(err, errForbiddenTarget):
-		msg := err.Error()
-		if i := strings.Index(msg, errForbiddenTarget.Error()); i >= 0 {
-			msg = msg[i:]
-		}
-		return "refused: " + msg
+		return errForbiddenTarget.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		// Without the resolver's address, which is ours.
+		return fmt.Sprintf("could not resolve %s: %s", dns.Name, dns.Err)
 	}
 	msg := err.Error()
 	if len(msg) > 300 {

@@ -74,10 +74,11 @@ func (s *Service) checkURL(raw string, v *httpx.Checker) {
 		v.Add("url", "must use https")
 		return
 	}
-	// Only literal addresses can be judged now; a name is checked on every
-	// delivery, on the address it resolves to then.
-	if !s.settings.AllowPrivateTargets && literalPrivateHost(u.Hostname()) {
-		v.Add("url", "must not point at a loopback, private, link-local or reserved address")
+	if s.settings.AllowPrivateTargets {
+		return
+	}
+	if problem := checkHost(u.Hostname()); problem != "" {
+		v.Add("url", problem)
 	}
 }
 

@@ -22,9 +22,12 @@ func TestPublicAddr(t *testing.T) {
 			t.Errorf("%s is treated as private", s)
 		}
 	}
-	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "example.com": false, "8.8.8.8": false, "::ffff:127.0.0.1": true} {
-		if literalPrivateHost(host) != want {
-			t.Errorf("literalPrivateHost(%q) != %v", host, want)
+	for host, refused := range map[string]bool{"127.0.0.1": true, "::1": true, "example.com": false, "8.8.8.8": false,
+		"::ffff:127.0.0.1": true, "2130706433": true, "0x7f.1": true, "0177.0.0.1": true, "127.1": true, "::127.0.0.1": true,
+		"0x7f000001": true, "10.1": true, "0xa9.0xfe.0xa9.0xfe": true, "134744072": false, "1.2.3.4.5": true, "localhost": true,
+		"printer.local": true, "db.internal": true, "hooks.example.com": false} {
+		if got := checkHost(host) != ""; got != refused {
+			t.Errorf("checkHost(%q) refuses: %v, want %v", host, got, refused)
 		}
 	}
 }
