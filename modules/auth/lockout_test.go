@@ -141,3 +141,21 @@ func TestDistributedGuessingSlowsButNeverLocksOut(t *testing.T) {
 		t.Fatalf("attempt on an unknown account after 4 failures took %s, want at least %s", took, 2*base)
 	}
 }
+
+// Behind a proxy that appends the address it received from, the client
+// writes the left of X-Forwarded-For: varying it does not get an attacker a
+// fresh address, since only the entry our proxy added is believed.
+func TestLockoutNotDodgedBySpoofedForwardedFor(t *testing.T) {
+	e := start(t, withVars(trustLoopback, map[string]string{
+		"VEZA_AUTH_MAX_FAILED_LOGINS_PER_ACCOUNT": "5", "VEZA_AUTH_MAX_FAILED_LOGINS_PER_IP": "50",
+		"VEZA_AUTH_LOGIN_DELAY_AFTER": "100",
+	}))
+	e.account(t, "carol")
+	const attacker = "203.0.113.66" // what the proxy saw
+	for i := range 5 {
+		spoofed := fmt.Sprintf("198.51.100.%d, %s", i+1, attacker)
+		e.loginFrom(t, spoofed, "carol@example.com", fmt.Sprint("guess ", i)).ErrorCode(t, 401, "invalid_credentials")
+	}
+	e.loginFrom(t, "198.51.100.200, "+attacker, "carol@example.com", "guess again").ErrorCode(t, 429, "too_many_attempts")
+	e.loginFrom(t, "198.51.100.201", "carol@example.com", strongPassword).Status(t, 200) // carol herself
+}

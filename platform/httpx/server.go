@@ -53,6 +53,9 @@ func NewServer(d ServerDeps) *fiber.App {
 	})
 	streams.install(app)
 	app.Use(streams.clear)
+	if len(cfg.TrustedProxies) > 0 {
+		app.Use(ForwardedFor(cfg.TrustedProxies))
+	}
 	app.Use(RequestIDMiddleware())
 	app.Use(AccessLog(d.Log, d.Observer))
 	app.Use(Recover(d.Log))
