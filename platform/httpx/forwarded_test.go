@@ -23,7 +23,7 @@ func TestForwardedForBelievesOnlyTrustedHops(t *testing.T) {
 		{"203.0.113.9", "203.0.113.9"},
 		{"6.6.6.6, 203.0.113.9", "203.0.113.9"},           // the client wrote 6.6.6.6
 		{"6.6.6.6, 203.0.113.9, 10.1.2.3", "203.0.113.9"}, // two of our proxies
-		{"10.1.2.3, 10.9.9.9", "10.1.2.3"},                 // all ours: the leftmost
+		{"10.1.2.3, 10.9.9.9", "10.1.2.3"},                // all ours: the leftmost
 		{"garbage, 203.0.113.9", "203.0.113.9"},
 		{"203.0.113.9, garbage", "0.0.0.0"}, // nothing believable: the remote
 	} {
