@@ -85,6 +85,19 @@ func (ps *service) access(ctx context.Context, q sqlx.QueryerContext, p *authn.P
 	return a, nil
 }
 
+// memberAccess locks a playlist in tx for a change of its tracks, which
+// only its owner and collaborators may make.
+func (ps *service) memberAccess(ctx context.Context, tx *sqlx.Tx, p *authn.Principal, id uuid.UUID) (*playlistAccess, error) {
+	a, err := ps.access(ctx, tx, p, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if !a.member() {
+		return nil, errNotPlaylistMember
+	}
+	return a, nil
+}
+
 // PlaylistInput holds a playlist's editable fields. On creation title is
 // required and visibility defaults to public; on update absent fields stay.
 type PlaylistInput struct {
@@ -281,11 +294,8 @@ func (ps *service) AddTrack(ctx context.Context, p *authn.Principal, id uuid.UUI
 	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		var err error
-		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
+		if a, err = ps.memberAccess(ctx, tx, p, id); err != nil {
 			return err
-		}
-		if !a.member() {
-			return errNotPlaylistMember
 		}
 		if badID != nil {
 			return httpx.Invalid(httpx.FieldError{Field: "track_id", Message: "must be a track id"})
@@ -337,12 +347,9 @@ func (ps *service) insertTrack(ctx context.Context, tx *sqlx.Tx, a *playlistAcce
 // and otherwise it would stay there for ever.
 func (ps *service) RemoveTrack(ctx context.Context, p *authn.Principal, id, trackID uuid.UUID) error {
 	return db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
-		a, err := ps.access(ctx, tx, p, id, true)
+		a, err := ps.memberAccess(ctx, tx, p, id)
 		if err != nil {
 			return err
-		}
-		if !a.member() {
-			return errNotPlaylistMember
 		}
 		ok, err := ps.store.removePlaylistTrack(ctx, tx, id, trackID)
 		if err != nil {
@@ -416,11 +423,8 @@ func (ps *service) reorder(ctx context.Context, p *authn.Principal, id uuid.UUID
 	var a *playlistAccess
 	err := db.WithTx(ctx, ps.db, func(tx *sqlx.Tx) error {
 		var err error
-		if a, err = ps.access(ctx, tx, p, id, true); err != nil {
+		if a, err = ps.memberAccess(ctx, tx, p, id); err != nil {
 			return err
-		}
-		if !a.member() {
-			return errNotPlaylistMember
 		}
 		if in.TrackIDs == nil {
 			return httpx.Invalid(httpx.FieldError{Field: "track_ids", Message: "is required: every track of the playlist, in the new order"})
