@@ -45,23 +45,45 @@ type Track struct {
 	Downloads   int64           `db:"downloads"`
 	CreatedAt   time.Time       `db:"created_at"`
 	UpdatedAt   time.Time       `db:"updated_at"`
+	// The owner's public profile, from the module's copy (track_owners):
+	// empty while the module has none.
+	OwnerUsername    string `db:"owner_username"`
+	OwnerDisplayName string `db:"owner_display_name"`
+	OwnerAvatarURL   string `db:"owner_avatar_url"`
 }
 
-// trackColumns leaves out peaks, which only the waveform route reads.
-const trackColumns = `id, owner_id, title, description, genre, tags, visibility, status, error, format, content_type,
-	size_bytes, storage_key, scan_status, duration_ms, sample_rate, channels, bitrate_kbps, plays, likes, comments,
-	downloads, created_at, updated_at`
+// trackColumns are the columns of a Track, read from tracks as t joined
+// with ownerJoin. They leave out peaks, which only the waveform route reads.
+const trackColumns = `t.id, t.owner_id, t.title, t.description, t.genre, t.tags, t.visibility, t.status, t.error,
+	t.format, t.content_type, t.size_bytes, t.storage_key, t.scan_status, t.duration_ms, t.sample_rate, t.channels,
+	t.bitrate_kbps, t.plays, t.likes, t.comments, t.downloads, t.created_at, t.updated_at,
+	coalesce(o.username, '') AS owner_username, coalesce(o.display_name, '') AS owner_display_name,
+	coalesce(o.avatar_url, '') AS owner_avatar_url`
+
+// ownerJoin joins a track t to its owner's profile: a LEFT JOIN, so that a
+// track whose owner the module has no copy of yet is still shown.
+const ownerJoin = ` LEFT JOIN track_owners o ON o.user_id = t.owner_id`
+
+// fromTracks is the FROM clause of every read of tracks.
+const fromTracks = ` FROM tracks t` + ownerJoin
+
+// returning turns a write of tracks ending in RETURNING * into a statement
+// that answers the written rows as Tracks, owners included, in one round
+// trip.
+func returning(write string) string {
+	return `WITH t AS (` + write + `) SELECT ` + trackColumns + ` FROM t` + ownerJoin
+}
 
 type store struct{ db *sqlx.DB }
 
 func newStore(db *sqlx.DB) *store { return &store{db: db} }
 
 func (s *store) insertTrack(ctx context.Context, tx sqlx.ExtContext, t *Track) error {
-	err := sqlx.GetContext(ctx, tx, t, `
+	err := sqlx.GetContext(ctx, tx, t, returning(`
 		INSERT INTO tracks (id, owner_id, title, description, genre, tags, visibility, format, content_type,
 			size_bytes, storage_key, scan_status)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		RETURNING `+trackColumns,
+		RETURNING *`),
 		t.ID, t.OwnerID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility, t.Format, t.ContentType,
 		t.SizeBytes, t.StorageKey, t.ScanStatus)
 	if err != nil {
@@ -71,9 +93,9 @@ func (s *store) insertTrack(ctx context.Context, tx sqlx.ExtContext, t *Track) e
 }
 
 func (s *store) track(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*Track, error) {
-	query := `SELECT ` + trackColumns + ` FROM tracks WHERE id = $1`
+	query := `SELECT ` + trackColumns + fromTracks + ` WHERE t.id = $1`
 	if lock {
-		query += ` FOR UPDATE`
+		query += ` FOR UPDATE OF t` // the owner's copy is not the track's to lock
 	}
 	var t Track
 	err := sqlx.GetContext(ctx, q, &t, query, id)
@@ -112,33 +134,33 @@ type listCursor struct {
 // listPublic returns public tracks in a stable order (newest, or most
 // played, ties broken by creation time and id) strictly after the cursor.
 func (s *store) listPublic(ctx context.Context, f listFilter, after *listCursor, limit int) ([]Track, error) {
-	where := []string{"visibility = 'public'"}
+	where := []string{"t.visibility = 'public'"}
 	args := []any{}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
 	if f.Query != "" {
-		where = append(where, "search @@ websearch_to_tsquery('simple', "+arg(f.Query)+")")
+		where = append(where, "t.search @@ websearch_to_tsquery('simple', "+arg(f.Query)+")")
 	}
 	if f.Genre != "" {
-		where = append(where, "lower(genre) = lower("+arg(f.Genre)+")")
+		where = append(where, "lower(t.genre) = lower("+arg(f.Genre)+")")
 	}
 	if f.OwnerID != nil {
-		where = append(where, "owner_id = "+arg(*f.OwnerID))
+		where = append(where, "t.owner_id = "+arg(*f.OwnerID))
 	}
-	order := "created_at DESC, id DESC"
+	order := "t.created_at DESC, t.id DESC"
 	if f.Popular {
-		order = "plays DESC, created_at DESC, id DESC"
+		order = "t.plays DESC, t.created_at DESC, t.id DESC"
 	}
 	if after != nil {
 		if f.Popular {
-			where = append(where, "(plays, created_at, id) < ("+arg(after.Plays)+", "+arg(after.At)+", "+arg(after.ID)+")")
+			where = append(where, "(t.plays, t.created_at, t.id) < ("+arg(after.Plays)+", "+arg(after.At)+", "+arg(after.ID)+")")
 		} else {
-			where = append(where, "(created_at, id) < ("+arg(after.At)+", "+arg(after.ID)+")")
+			where = append(where, "(t.created_at, t.id) < ("+arg(after.At)+", "+arg(after.ID)+")")
 		}
 	}
-	query := `SELECT ` + trackColumns + ` FROM tracks WHERE ` + strings.Join(where, " AND ") +
+	query := `SELECT ` + trackColumns + fromTracks + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ` + arg(limit)
 	var out []Track
 	if err := s.db.SelectContext(ctx, &out, query, args...); err != nil {
@@ -149,9 +171,9 @@ func (s *store) listPublic(ctx context.Context, f listFilter, after *listCursor,
 
 // saveMeta writes the editable fields and the history entry of the edit.
 func (s *store) saveMeta(ctx context.Context, tx sqlx.ExtContext, t *Track, actor uuid.UUID, changes map[string][2]any) error {
-	err := sqlx.GetContext(ctx, tx, t, `
+	err := sqlx.GetContext(ctx, tx, t, returning(`
 		UPDATE tracks SET title = $2, description = $3, genre = $4, tags = $5, visibility = $6, updated_at = now()
-		WHERE id = $1 RETURNING `+trackColumns, t.ID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility)
+		WHERE id = $1 RETURNING *`), t.ID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility)
 	if err != nil {
 		return fmt.Errorf("update track %s: %w", t.ID, err)
 	}
@@ -202,7 +224,7 @@ func (s *store) tracksByID(ctx context.Context, ids []uuid.UUID) ([]Track, error
 		return nil, err
 	}
 	var out []Track
-	if err := s.db.SelectContext(ctx, &out, `SELECT `+trackColumns+` FROM tracks WHERE id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
+	if err := s.db.SelectContext(ctx, &out, `SELECT `+trackColumns+fromTracks+` WHERE t.id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
 		return nil, fmt.Errorf("load %d tracks: %w", len(ids), err)
 	}
 	return out, nil
@@ -349,4 +371,54 @@ func (s *store) countPlay(ctx context.Context, track uuid.UUID, listener string,
 func (s *store) countDownload(ctx context.Context, id uuid.UUID) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE tracks SET downloads = downloads + 1 WHERE id = $1`, id)
 	return err
+}
+
+// ownerRow is a row of track_owners: an account's public profile as of
+// UpdatedAt.
+type ownerRow struct {
+	UserID      uuid.UUID `db:"user_id"`
+	Username    string    `db:"username"`
+	DisplayName string    `db:"display_name"`
+	AvatarURL   string    `db:"avatar_url"`
+	UpdatedAt   time.Time `db:"updated_at"`
+}
+
+// putOwner stores o unless the copy holds a version of the profile as new
+// or newer, so that replays and events out of order change nothing; it
+// reports whether it wrote.
+func (s *store) putOwner(ctx context.Context, o ownerRow) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO track_owners (user_id, username, display_name, avatar_url, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
+			avatar_url = excluded.avatar_url, updated_at = excluded.updated_at
+		WHERE track_owners.updated_at < excluded.updated_at`,
+		o.UserID, o.Username, o.DisplayName, o.AvatarURL, o.UpdatedAt)
+	if err != nil {
+		return false, fmt.Errorf("store the profile of %s: %w", o.UserID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// hasOwner reports whether the copy holds id's profile.
+func (s *store) hasOwner(ctx context.Context, id uuid.UUID) (bool, error) {
+	var ok bool
+	if err := s.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM track_owners WHERE user_id = $1)`, id); err != nil {
+		return false, fmt.Errorf("look up the profile of %s: %w", id, err)
+	}
+	return ok, nil
+}
+
+// missingOwners returns, in order, at most limit owners of tracks greater
+// than after whose profile the copy lacks.
+func (s *store) missingOwners(ctx context.Context, after uuid.UUID, limit int) ([]uuid.UUID, error) {
+	var out []uuid.UUID
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT DISTINCT t.owner_id FROM tracks t
+		WHERE t.owner_id > $1 AND NOT EXISTS (SELECT 1 FROM track_owners o WHERE o.user_id = t.owner_id)
+		ORDER BY t.owner_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find owners without a profile: %w", err)
+	}
+	return out, nil
 }
