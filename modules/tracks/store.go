@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/veza/veza/modules/tracks/tracksapi"
+	"github.com/veza/veza/platform/db"
+	"github.com/veza/veza/platform/page"
 )
 
 var errNotFound = errors.New("not found")
@@ -74,9 +77,14 @@ func returning(write string) string {
 	return `WITH t AS (` + write + `) SELECT ` + trackColumns + ` FROM t` + ownerJoin
 }
 
-type store struct{ db *sqlx.DB }
+type store struct {
+	db *sqlx.DB
+	// hot runs the reads every listing and track page makes as prepared
+	// statements: planning them cost PostgreSQL more than running them.
+	hot *db.Statements
+}
 
-func newStore(db *sqlx.DB) *store { return &store{db: db} }
+func newStore(pool *sqlx.DB) *store { return &store{db: pool, hot: db.NewStatements(pool)} }
 
 func (s *store) insertTrack(ctx context.Context, tx sqlx.ExtContext, t *Track) error {
 	err := sqlx.GetContext(ctx, tx, t, returning(`
@@ -94,11 +102,16 @@ func (s *store) insertTrack(ctx context.Context, tx sqlx.ExtContext, t *Track) e
 
 func (s *store) track(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID, lock bool) (*Track, error) {
 	query := `SELECT ` + trackColumns + fromTracks + ` WHERE t.id = $1`
-	if lock {
-		query += ` FOR UPDATE OF t` // the owner's copy is not the track's to lock
-	}
 	var t Track
-	err := sqlx.GetContext(ctx, q, &t, query, id)
+	var err error
+	switch {
+	case lock: // the owner's copy is not the track's to lock
+		err = sqlx.GetContext(ctx, q, &t, query+` FOR UPDATE OF t`, id)
+	case q == s.db:
+		err = s.hot.Get(ctx, &t, query, id)
+	default:
+		err = sqlx.GetContext(ctx, q, &t, query, id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
 	}
@@ -131,9 +144,23 @@ type listCursor struct {
 	ID    uuid.UUID `json:"i"`
 }
 
+// pageCap bounds the rows of one listing query: a page and one more row,
+// which tells whether another page follows.
+const pageCap = page.MaxLimit + 1
+
 // listPublic returns public tracks in a stable order (newest, or most
 // played, ties broken by creation time and id) strictly after the cursor.
+//
+// The query is prepared, so that PostgreSQL need not plan it on every
+// request (planning took twice as long as running it), and it caps the rows
+// twice: the inner LIMIT, a constant, lets the planner cost a generic plan
+// as it costs a custom one, so it keeps the generic one; with the page's
+// limit alone as a parameter, it would assume a tenth of the table and plan
+// every execution anew. The outer LIMIT ends the scan after limit rows.
 func (s *store) listPublic(ctx context.Context, f listFilter, after *listCursor, limit int) ([]Track, error) {
+	if limit < 1 || limit > pageCap {
+		return nil, fmt.Errorf("list tracks: limit %d out of 1 to %d", limit, pageCap)
+	}
 	where := []string{"t.visibility = 'public'"}
 	args := []any{}
 	arg := func(v any) string {
@@ -149,24 +176,34 @@ func (s *store) listPublic(ctx context.Context, f listFilter, after *listCursor,
 	if f.OwnerID != nil {
 		where = append(where, "t.owner_id = "+arg(*f.OwnerID))
 	}
-	order := "t.created_at DESC, t.id DESC"
+	keys := []string{"created_at", "id"}
 	if f.Popular {
-		order = "t.plays DESC, t.created_at DESC, t.id DESC"
+		keys = []string{"plays", "created_at", "id"}
 	}
 	if after != nil {
+		from := []string{arg(after.At), arg(after.ID)}
 		if f.Popular {
-			where = append(where, "(t.plays, t.created_at, t.id) < ("+arg(after.Plays)+", "+arg(after.At)+", "+arg(after.ID)+")")
-		} else {
-			where = append(where, "(t.created_at, t.id) < ("+arg(after.At)+", "+arg(after.ID)+")")
+			from = append([]string{arg(after.Plays)}, from...)
 		}
+		where = append(where, "("+prefixed("t.", keys, "")+") < ("+strings.Join(from, ", ")+")")
 	}
-	query := `SELECT ` + trackColumns + fromTracks + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY ` + order + ` LIMIT ` + arg(limit)
+	query := `SELECT * FROM (SELECT ` + trackColumns + fromTracks + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + prefixed("t.", keys, " DESC") + ` LIMIT ` + strconv.Itoa(pageCap) + `) page` +
+		` ORDER BY ` + prefixed("", keys, " DESC") + ` LIMIT ` + arg(limit)
 	var out []Track
-	if err := s.db.SelectContext(ctx, &out, query, args...); err != nil {
+	if err := s.hot.Select(ctx, &out, query, args...); err != nil {
 		return nil, fmt.Errorf("list tracks: %w", err)
 	}
 	return out, nil
+}
+
+// prefixed joins columns, each between prefix and suffix.
+func prefixed(prefix string, columns []string, suffix string) string {
+	out := make([]string, len(columns))
+	for i, c := range columns {
+		out[i] = prefix + c + suffix
+	}
+	return strings.Join(out, ", ")
 }
 
 // saveMeta writes the editable fields and the history entry of the edit.
@@ -224,7 +261,7 @@ func (s *store) tracksByID(ctx context.Context, ids []uuid.UUID) ([]Track, error
 		return nil, err
 	}
 	var out []Track
-	if err := s.db.SelectContext(ctx, &out, `SELECT `+trackColumns+fromTracks+` WHERE t.id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
+	if err := s.hot.Select(ctx, &out, `SELECT `+trackColumns+fromTracks+` WHERE t.id = ANY($1::uuid[])`, pq.Array(idStrings(ids))); err != nil {
 		return nil, fmt.Errorf("load %d tracks: %w", len(ids), err)
 	}
 	return out, nil
