@@ -13,11 +13,12 @@ import (
 	"github.com/veza/veza/platform/events"
 )
 
-// ReconcileOwnersJob fills the copy of owners' profiles with those it lacks.
+// ReconcileOwnersJob brings the copy of owners' profiles up to date with
+// auth: what the events did not bring.
 const ReconcileOwnersJob = "tracks:reconcile_owners"
 
 // reconcileEvery is how often ReconcileOwnersJob runs: it bounds how long a
-// track whose owner's events were lost shows an owner without a profile.
+// lost event leaves an owner's profile missing or stale in lists.
 const reconcileEvery = "@every 10m"
 
 // owners keeps the module's copy of accounts' public profiles
@@ -52,51 +53,59 @@ func (o *owners) onUserEvent(ctx context.Context, ev events.Event) error {
 	return err
 }
 
-// reconcile fills the profiles of every track owner the copy lacks and
-// returns how many it filled. Owners auth does not return (banned, gone)
-// stay without one, and are asked again next time.
+// reconcile brings the copy of every track owner's profile up to date
+// with auth: missing ones (owners older than the copy, an event lost) are
+// filled, stale ones (an update lost) replaced, and those of accounts auth
+// no longer shows (banned, gone) dropped, so that lists show only the id.
+// It walks the owners in batches and returns how many rows it changed.
 func (o *owners) reconcile(ctx context.Context) (int, error) {
-	filled := 0
+	changed := 0
 	after := uuid.Nil
 	for {
-		ids, err := o.store.missingOwners(ctx, after, authn.MaxProfiles)
+		ids, err := o.store.owners(ctx, after, authn.MaxProfiles)
 		if err != nil || len(ids) == 0 {
-			return filled, err
+			return changed, err
 		}
-		n, err := o.fill(ctx, ids)
-		filled += n
+		n, err := o.sync(ctx, ids)
+		changed += n
 		if err != nil {
-			return filled, err
+			return changed, err
 		}
 		after = ids[len(ids)-1]
 	}
 }
 
-// fill copies the profiles of ids from auth; it returns how many it wrote.
-func (o *owners) fill(ctx context.Context, ids []uuid.UUID) (int, error) {
+// sync brings the copies of ids' profiles up to date with auth and returns
+// how many rows it changed.
+func (o *owners) sync(ctx context.Context, ids []uuid.UUID) (int, error) {
 	found, err := o.profiles.Profiles(ctx, ids)
 	if err != nil {
 		return 0, fmt.Errorf("read %d profiles from auth: %w", len(ids), err)
 	}
-	n := 0
-	for _, p := range found {
-		wrote, err := o.store.putOwner(ctx, ownerRow{UserID: p.ID, Username: p.Username, DisplayName: p.DisplayName,
+	rows := make([]ownerRow, 0, len(found))
+	var gone []uuid.UUID
+	for _, id := range ids {
+		p, ok := found[id]
+		if !ok {
+			gone = append(gone, id)
+			continue
+		}
+		rows = append(rows, ownerRow{UserID: p.ID, Username: p.Username, DisplayName: p.DisplayName,
 			AvatarURL: p.AvatarURL, UpdatedAt: p.UpdatedAt})
-		if err != nil {
-			return n, err
-		}
-		if wrote {
-			n++
-		}
 	}
-	return n, nil
+	put, err := o.store.putOwners(ctx, rows)
+	if err != nil {
+		return put, err
+	}
+	dropped, err := o.store.dropOwners(ctx, gone)
+	return put + dropped, err
 }
 
 // handleReconcile is ReconcileOwnersJob.
 func (o *owners) handleReconcile(ctx context.Context, _ *asynq.Task) error {
 	n, err := o.reconcile(ctx)
 	if n > 0 {
-		o.log.Info("copied the profiles of track owners the events had not brought", zap.Int("owners", n))
+		o.log.Info("brought the copy of track owners' profiles up to date: events were missed", zap.Int("owners", n))
 	}
 	return err
 }
@@ -116,7 +125,7 @@ func (o *owners) backfill(ctx context.Context) error {
 func (o *owners) ensure(ctx context.Context, id uuid.UUID) {
 	ok, err := o.store.hasOwner(ctx, id)
 	if err == nil && !ok {
-		_, err = o.fill(ctx, []uuid.UUID{id})
+		_, err = o.sync(ctx, []uuid.UUID{id})
 	}
 	if err != nil {
 		o.log.Warn("could not copy a track owner's profile; the reconciliation will", zap.Stringer("user_id", id), zap.Error(err))

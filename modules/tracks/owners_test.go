@@ -13,6 +13,7 @@ import (
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/auth/authapi"
 	"github.com/veza/veza/modules/tracks"
+	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/events"
 )
 
@@ -125,10 +126,11 @@ func (e *env) jobHandler(t testing.TB, taskType string) func(context.Context) er
 	return nil
 }
 
-// The copy of owners' profiles is filled for owners it lacks (tracks older
-// than it, a lost event): a track is listed meanwhile, its owner's id set
-// and the rest empty, and the reconciliation job fills it in. The process
-// runs no worker, so no event reaches the copy: every event is "lost".
+// The reconciliation job brings the copy of owners' profiles up to date
+// with auth whatever events were lost: a missing owner is filled (a track is
+// listed meanwhile, with its owner's id and empty fields), a stale one
+// replaced, a banned one dropped. The process runs no worker, so no event
+// reaches the copy: every event is "lost".
 func TestOwnersReconciled(t *testing.T) {
 	dir := t.TempDir()
 	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Role: app.RoleAPI,
@@ -144,6 +146,12 @@ func TestOwnersReconciled(t *testing.T) {
 	if _, err := e.Runtime.DB().Exec(`UPDATE users SET banned_at = now() WHERE id = $1`, banned); err != nil {
 		t.Fatal(err)
 	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := e.Runtime.DB().Exec(q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
 	blank := func(id uuid.UUID) {
 		t.Helper()
 		got := e.listed(t, id)
@@ -156,27 +164,47 @@ func TestOwnersReconciled(t *testing.T) {
 			t.Fatalf("the tracks of %s are not listed", id)
 		}
 	}
+	want := ownerView{ID: ada, Username: "ada", DisplayName: "Ada", AvatarURL: "https://cdn.example.com/a.png"}
+	shows := func(id uuid.UUID, want ownerView) {
+		t.Helper()
+		for _, o := range e.listed(t, id) {
+			if o != want {
+				t.Fatalf("listed with owner %+v, want %+v", o, want)
+			}
+		}
+	}
 	blank(ada)
 	blank(ghost)
 	blank(banned)
 
-	want := ownerView{ID: ada, Username: "ada", DisplayName: "Ada", AvatarURL: "https://cdn.example.com/a.png"}
 	reconcile := e.jobHandler(t, tracks.ReconcileOwnersJob)
-	for round := range 2 {
+	run := func() {
+		t.Helper()
 		if err := reconcile(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.listed(t, ada); len(got) != 2 || got[0] != want || got[1] != want {
-			t.Fatalf("round %d, after the reconciliation: %+v, want %+v", round, got, want)
-		}
-		blank(ghost)
-		blank(banned)
-		// The copy loses ada's row: the next run brings it back.
-		if _, err := e.Runtime.DB().Exec(`DELETE FROM track_owners WHERE user_id = $1`, ada); err != nil {
-			t.Fatal(err)
-		}
-		blank(ada)
 	}
+	run()
+	shows(ada, want)
+	blank(ghost)
+	blank(banned)
+	run() // nothing to do
+	shows(ada, want)
+
+	// The copy loses ada's row; then it holds an older version of her
+	// profile (a user.updated lost): each time the next run repairs it.
+	exec(`DELETE FROM track_owners WHERE user_id = $1`, ada)
+	blank(ada)
+	run()
+	shows(ada, want)
+	exec(`UPDATE track_owners SET display_name = 'Old name', updated_at = updated_at - interval '1 hour' WHERE user_id = $1`, ada)
+	run()
+	shows(ada, want)
+
+	// A copied account banned since: the run drops its profile.
+	exec(`UPDATE users SET banned_at = now() WHERE id = $1`, ada)
+	run()
+	blank(ada)
 }
 
 // subscription returns the tracks handler of eventType.
@@ -231,5 +259,32 @@ func TestOwnerEventsOutOfOrder(t *testing.T) {
 	bad := userEvent(t, authapi.EventUserUpdated, authapi.UserEvent{UserID: id, Username: "x"})
 	if err := updated(ctx, bad); err == nil {
 		t.Fatal("an event without at was applied")
+	}
+}
+
+// The reconciliation walks every owner, past authn.MaxProfiles of them.
+func TestOwnersReconciledInBatches(t *testing.T) {
+	dir := t.TempDir()
+	srv := apptest.Start(t, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Role: app.RoleAPI,
+		Env: map[string]string{"MAIL_DRIVER": "log", "UPLOAD_DIR": dir}})
+	e := &env{Server: srv, uploads: dir}
+	const n = 2*authn.MaxProfiles + 5
+	// Accounts and tracks written directly (only tests write other
+	// modules' tables): registering 2,005 accounts would take minutes.
+	_, err := e.Runtime.DB().Exec(`
+		WITH u AS (
+			INSERT INTO users (id, username, email, password_hash, display_name)
+			SELECT gen_random_uuid(), 'u' || i, 'u' || i || '@example.com', 'x', 'User ' || i FROM generate_series(1, $1) AS i
+			RETURNING id)
+		INSERT INTO tracks (id, owner_id, title, visibility, status, format, content_type, size_bytes, storage_key)
+		SELECT gen_random_uuid(), id, 'T', 'public', 'ready', 'wav', 'audio/wav', 1, 'aa/' || id FROM u`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.jobHandler(t, tracks.ReconcileOwnersJob)(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.count(t, `SELECT count(*) FROM track_owners WHERE display_name LIKE 'User %'`); got != n {
+		t.Fatalf("%d owners copied, want %d", got, n)
 	}
 }

@@ -437,6 +437,57 @@ func (s *store) putOwner(ctx context.Context, o ownerRow) (bool, error) {
 	return n == 1, nil
 }
 
+// putOwners stores the newer of each of list and the copy's version, in
+// one statement; it returns how many rows it wrote.
+func (s *store) putOwners(ctx context.Context, list []ownerRow) (int, error) {
+	if len(list) == 0 {
+		return 0, nil
+	}
+	type row struct {
+		UserID      uuid.UUID `json:"user_id"`
+		Username    string    `json:"username"`
+		DisplayName string    `json:"display_name"`
+		AvatarURL   string    `json:"avatar_url"`
+		UpdatedAt   time.Time `json:"updated_at"`
+	}
+	rows := make([]row, len(list))
+	for i, o := range list {
+		rows[i] = row(o)
+	}
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return 0, fmt.Errorf("encode %d profiles: %w", len(list), err)
+	}
+	// JSON goes as text: with binary_parameters a []byte would be sent in
+	// jsonb's binary format.
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO track_owners (user_id, username, display_name, avatar_url, updated_at)
+		SELECT user_id, username, display_name, avatar_url, updated_at
+		FROM jsonb_to_recordset($1::jsonb) AS p (user_id uuid, username text, display_name text, avatar_url text, updated_at timestamptz)
+		ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, display_name = excluded.display_name,
+			avatar_url = excluded.avatar_url, updated_at = excluded.updated_at
+		WHERE track_owners.updated_at < excluded.updated_at`, string(b))
+	if err != nil {
+		return 0, fmt.Errorf("store %d profiles: %w", len(list), err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// dropOwners removes the copies of ids' profiles; it returns how many it
+// removed.
+func (s *store) dropOwners(ctx context.Context, ids []uuid.UUID) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM track_owners WHERE user_id = ANY($1::uuid[])`, pq.Array(idStrings(ids)))
+	if err != nil {
+		return 0, fmt.Errorf("drop %d profiles: %w", len(ids), err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // hasOwner reports whether the copy holds id's profile.
 func (s *store) hasOwner(ctx context.Context, id uuid.UUID) (bool, error) {
 	var ok bool
@@ -446,16 +497,14 @@ func (s *store) hasOwner(ctx context.Context, id uuid.UUID) (bool, error) {
 	return ok, nil
 }
 
-// missingOwners returns, in order, at most limit owners of tracks greater
-// than after whose profile the copy lacks.
-func (s *store) missingOwners(ctx context.Context, after uuid.UUID, limit int) ([]uuid.UUID, error) {
+// owners returns, in order, at most limit owners of tracks greater than
+// after.
+func (s *store) owners(ctx context.Context, after uuid.UUID, limit int) ([]uuid.UUID, error) {
 	var out []uuid.UUID
-	err := s.db.SelectContext(ctx, &out, `
-		SELECT DISTINCT t.owner_id FROM tracks t
-		WHERE t.owner_id > $1 AND NOT EXISTS (SELECT 1 FROM track_owners o WHERE o.user_id = t.owner_id)
-		ORDER BY t.owner_id LIMIT $2`, after, limit)
+	err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT owner_id FROM tracks WHERE owner_id > $1
+		ORDER BY owner_id LIMIT $2`, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("find owners without a profile: %w", err)
+		return nil, fmt.Errorf("list track owners after %s: %w", after, err)
 	}
 	return out, nil
 }
