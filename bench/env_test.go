@@ -16,6 +16,7 @@ const (
 	envEventRounds = "BENCH_EVENT_ROUNDS"       // alternating rounds of BenchmarkEventsRatio
 	envPublishers  = "BENCH_PUBLISHERS"         // goroutines publishing events / enqueueing tasks
 	envConcurrency = "BENCH_WORKER_CONCURRENCY" // asynq concurrency on both sides
+	envExplain     = "BENCH_EXPLAIN"            // log the plan of BenchmarkTracksList's query
 )
 
 func envInt(b testing.TB, name string, def int) int {

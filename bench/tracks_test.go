@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/valyala/fasthttp"
 
 	"github.com/veza/veza/app"
@@ -22,95 +20,56 @@ import (
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/tracks"
 	"github.com/veza/veza/modules/tracks/audio/audiotest"
-	"github.com/veza/veza/platform/httpx"
 	"github.com/veza/veza/platform/testkit"
 )
 
-// startTracks starts Veza with auth and tracks and seeds n public tracks.
+// startTracks starts Veza with auth and tracks and seeds n public tracks,
+// spread over owners whose profiles are in tracks' copy (track_owners).
 func startTracks(b *testing.B, n int, uploadDir string) *apptest.Server {
 	env := httpEnv()
 	env["UPLOAD_DIR"] = uploadDir
+	env["DATABASE_MAX_OPEN_CONNS"] = fmt.Sprint(benchPool)
+	env["DATABASE_MAX_IDLE_CONNS"] = fmt.Sprint(benchPool)
 	srv := apptest.Start(b, apptest.Options{Modules: []app.Module{auth.Module(), tracks.Module()}, Env: env, Role: app.RoleAPI})
-	_, err := srv.Runtime.DB().Exec(`
-		INSERT INTO tracks (id, owner_id, title, genre, visibility, status, format, content_type, size_bytes, storage_key, plays, created_at)
-		SELECT gen_random_uuid(), gen_random_uuid(), 'Track ' || i, 'genre' || (i % 20), 'public', 'ready', 'mp3', 'audio/mpeg',
-			1000000 + i, 'tracks/aa/' || i || '.mp3', i % 1000, now() - i * interval '1 second'
-		FROM generate_series(1, $1) AS i`, n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := srv.Runtime.DB().Exec(`ANALYZE tracks`); err != nil {
-		b.Fatal(err)
-	}
+	seedTracks(b, srv.Runtime.DB(), n)
 	return srv
 }
 
-// listRow is what the bare handler selects and answers: the same columns
-// and the same JSON fields as the module's TrackView.
-type listRow struct {
-	ID          string         `db:"id" json:"id"`
-	OwnerID     string         `db:"owner_id" json:"owner_id"`
-	Title       string         `db:"title" json:"title"`
-	Description string         `db:"description" json:"description"`
-	Genre       string         `db:"genre" json:"genre"`
-	Tags        pq.StringArray `db:"tags" json:"tags"`
-	Visibility  string         `db:"visibility" json:"visibility"`
-	Status      string         `db:"status" json:"status"`
-	Error       *string        `db:"error" json:"error"`
-	Format      string         `db:"format" json:"format"`
-	ContentType string         `db:"content_type" json:"content_type"`
-	SizeBytes   int64          `db:"size_bytes" json:"size_bytes"`
-	StorageKey  string         `db:"storage_key" json:"-"`
-	ScanStatus  string         `db:"scan_status" json:"scan_status"`
-	DurationMS  *int64         `db:"duration_ms" json:"duration_ms"`
-	SampleRate  *int           `db:"sample_rate" json:"sample_rate"`
-	Channels    *int           `db:"channels" json:"channels"`
-	BitrateKbps *int           `db:"bitrate_kbps" json:"bitrate_kbps"`
-	Plays       int64          `db:"plays" json:"plays"`
-	Likes       int64          `db:"likes" json:"-"`
-	Comments    int64          `db:"comments" json:"-"`
-	Downloads   int64          `db:"downloads" json:"-"`
-	CreatedAt   time.Time      `db:"created_at" json:"created_at"`
-	UpdatedAt   time.Time      `db:"updated_at" json:"updated_at"`
-	StreamURL   string         `db:"-" json:"stream_url"`
-}
+// benchPool is the connection pool of each server of the listing
+// benchmark, Veza's and the baselines' alike: four pools must fit in
+// PostgreSQL's default max_connections (100) beside whatever else uses the
+// server, and ten connections keep 2 cores busy.
+const benchPool = 10
 
-// startBareList serves GET /api/v1/tracks with a bare Fiber app and sqlx,
-// running the module's query on the same database with the same pool
-// settings: the baseline.
-func startBareList(b *testing.B, dsn string, deadline bool) string {
-	pool, err := sqlx.Open("postgres", dsn+"&binary_parameters=yes")
+// benchOwners is how many accounts own the seeded tracks.
+const benchOwners = 2000
+
+// ownerUUID is the id of the i-th seeded owner, in SQL.
+const ownerUUID = `('00000000-0000-4000-8000-' || lpad(to_hex(%s), 12, '0'))::uuid`
+
+// seedTracks inserts benchOwners profiles into track_owners and n public
+// tracks spread over them, newest first.
+func seedTracks(b *testing.B, pool *sqlx.DB, n int) {
+	_, err := pool.Exec(`
+		INSERT INTO track_owners (user_id, username, display_name, avatar_url, updated_at)
+		SELECT `+fmt.Sprintf(ownerUUID, "i")+`, 'user' || i, 'User ' || i, 'https://cdn.example.com/avatars/' || i || '.png', now()
+		FROM generate_series(1, $1) AS i`, benchOwners)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pool.SetMaxOpenConns(25)
-	pool.SetMaxIdleConns(25)
-	b.Cleanup(func() { pool.Close() })
-	a := fiber.New(fiber.Config{DisableStartupMessage: true})
-	a.Get("/api/v1/tracks", func(c *fiber.Ctx) error {
-		var rows []listRow
-		ctx := c.UserContext()
-		if deadline {
-			// What HANDLER_TIMEOUT gives Veza's handlers: database/sql and
-			// lib/pq then watch the context with a goroutine per query.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-		}
-		err := pool.SelectContext(ctx, &rows, `SELECT id, owner_id, title, description, genre, tags, visibility, status,
-			error, format, content_type, size_bytes, storage_key, scan_status, duration_ms, sample_rate, channels, bitrate_kbps,
-			plays, likes, comments, downloads, created_at, updated_at
-			FROM tracks WHERE visibility = 'public' ORDER BY created_at DESC, id DESC LIMIT $1`, 21)
-		if err != nil {
-			return err
-		}
-		rows = rows[:min(20, len(rows))]
-		for i := range rows {
-			rows[i].StreamURL = "/api/v1/tracks/" + rows[i].ID + "/stream" // the same answer as the module's
-		}
-		return httpx.Page(c, rows, "")
-	})
-	return listen(b, a)
+	_, err = pool.Exec(`
+		INSERT INTO tracks (id, owner_id, title, genre, tags, visibility, status, format, content_type, size_bytes, storage_key,
+			duration_ms, sample_rate, channels, bitrate_kbps, plays, created_at)
+		SELECT gen_random_uuid(), `+fmt.Sprintf(ownerUUID, "1 + i % $2")+`, 'Track ' || i, 'genre' || (i % 20),
+			ARRAY['tag' || (i % 7), 'tag' || (i % 11)], 'public', 'ready', 'mp3', 'audio/mpeg',
+			1000000 + i, 'tracks/aa/' || i || '.mp3', 180000 + i, 44100, 2, 320, i % 1000, now() - i * interval '1 second'
+		FROM generate_series(1, $1) AS i`, n, benchOwners)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(`ANALYZE tracks; ANALYZE track_owners`); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func listen(b *testing.B, a *fiber.App) string {
@@ -126,39 +85,6 @@ func listen(b *testing.B, a *fiber.App) string {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return addr
-}
-
-// BenchmarkTracksList reports GET /api/v1/tracks?limit=20 on 20,000 tracks
-// through Veza's full stack against a bare Fiber + sqlx handler running the
-// same query on the same database, interleaved; ratio_list is veza/bare
-// (target 0.85); ratio_list_vs_deadline compares with the same bare handler
-// given a request deadline, as HANDLER_TIMEOUT gives Veza's. -benchtime does
-// not apply.
-func BenchmarkTracksList(b *testing.B) {
-	conns := envInt(b, envConns, 32)
-	rounds := envInt(b, envRounds, 25)
-	roundTime := envDuration(b, envRoundTime, 200*time.Millisecond)
-	srv := startTracks(b, 20000, b.TempDir())
-	bare := startBareList(b, srv.Config.DatabaseURL, false)
-	bareDeadline := startBareList(b, srv.Config.DatabaseURL, true)
-	targets := []*target{
-		newTarget("bare", bare, "/api/v1/tracks", conns),
-		newTarget("veza", strings.TrimPrefix(srv.URL, "http://"), "/api/v1/tracks?limit=20", conns),
-		newTarget("bare_deadline", bareDeadline, "/api/v1/tracks", conns),
-	}
-	var ratios, ratiosDeadline []float64
-	sums := interleave(b, targets, rounds, roundTime, conns, func(got []sample) {
-		ratios = append(ratios, got[1].rate()/got[0].rate())
-		ratiosDeadline = append(ratiosDeadline, got[1].rate()/got[2].rate())
-	})
-	b.ReportMetric(sums[0].rate(), "bare_req/s")
-	b.ReportMetric(sums[1].rate(), "veza_req/s")
-	b.ReportMetric(sums[0].cpuPerReq(), "bare_cpu_us/req")
-	b.ReportMetric(sums[1].cpuPerReq(), "veza_cpu_us/req")
-	b.ReportMetric(sums[2].rate(), "bare_deadline_req/s")
-	b.ReportMetric(median(ratios), "ratio_list")
-	b.ReportMetric(median(ratiosDeadline), "ratio_list_vs_deadline")
-	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkStreamRange reads a 50 MB track by 1 MiB ranges through the

@@ -30,7 +30,7 @@ func (s *Service) SetRole(ctx context.Context, actor *uuid.UUID, userID uuid.UUI
 		if before == role {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $2, token_version = token_version + 1, updated_at = now() WHERE id = $1`, userID, role); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $2, token_version = token_version + 1, `+touched+` WHERE id = $1`, userID, role); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, audit.Entry{ActorID: actor, Action: "auth.role_changed", Module: "auth", Success: true,

@@ -36,11 +36,13 @@ func Module() app.Module {
 			newService,
 			newAuthenticator,
 		},
-		// What other modules may use of auth: who the caller is, and
-		// whether an account exists.
+		// What other modules may use of auth: who the caller is, whether
+		// an account exists, and public profiles in batches. Its events are
+		// named in package authapi.
 		Exports: []any{
 			func(a *Authenticator) authn.Authenticator { return a },
 			func(s *Service) authn.Users { return s },
+			func(s *Service) authn.Profiles { return s },
 		},
 		Register: register,
 	}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/veza/veza/platform/authn"
+	"github.com/veza/veza/platform/db"
 	"github.com/veza/veza/platform/httpx"
 )
 
@@ -46,22 +48,65 @@ func (s *Service) ProfileByUsername(ctx context.Context, username string) (*User
 }
 
 // UpdateProfile changes the profile fields of id, for its owner or an admin.
+// A change of what other modules show next to the account's content
+// (display_name, avatar_url) publishes user.updated in the same transaction.
 func (s *Service) UpdateProfile(ctx context.Context, p *authn.Principal, id uuid.UUID, in ProfileInput) (*User, error) {
-	u, err := s.store.userByID(ctx, id)
-	if errors.Is(err, errNotFound) || (err == nil && u.BannedAt != nil && !p.IsAdmin()) {
-		return nil, httpx.NotFound("user not found")
-	}
+	var saved *User
+	err := db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// Locked: two partial updates at once must not undo each other.
+		u, err := s.store.userBy(ctx, tx, "id = $1 FOR UPDATE", id)
+		if errors.Is(err, errNotFound) || (err == nil && u.BannedAt != nil && !p.IsAdmin()) {
+			return httpx.NotFound("user not found")
+		}
+		if err != nil {
+			return err
+		}
+		if err := authn.RequireOwnerOrAdmin(p, id); err != nil {
+			return err
+		}
+		next := profile{DisplayName: u.DisplayName, Bio: u.Bio, AvatarURL: u.AvatarURL, Location: u.Location, Links: u.Links}
+		if err := applyProfile(&next, in); err != nil {
+			return err
+		}
+		if saved, err = s.store.saveProfile(ctx, tx, id, next); err != nil {
+			return err
+		}
+		if !publicChange(u, saved) {
+			return nil
+		}
+		if _, err := s.pub.Publish(ctx, tx, EventUserUpdated, event(saved), id); err != nil {
+			return fmt.Errorf("publish %s of %s: %w", EventUserUpdated, id, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := authn.RequireOwnerOrAdmin(p, id); err != nil {
+	return saved, nil
+}
+
+// publicChange reports whether what other modules show of an account (its
+// authn.Profile) differs between before and after.
+func publicChange(before, after *User) bool {
+	return before.Username != after.Username || before.DisplayName != after.DisplayName || before.AvatarURL != after.AvatarURL
+}
+
+// Profiles implements authn.Profiles: the public profiles of those of ids
+// that name a live account. Banned accounts are left out, as GET /users/:id
+// does not find them.
+func (s *Service) Profiles(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]authn.Profile, error) {
+	if len(ids) > authn.MaxProfiles {
+		return nil, fmt.Errorf("profiles: %d ids asked, at most %d", len(ids), authn.MaxProfiles)
+	}
+	list, err := s.store.profiles(ctx, ids)
+	if err != nil {
 		return nil, err
 	}
-	next := profile{DisplayName: u.DisplayName, Bio: u.Bio, AvatarURL: u.AvatarURL, Location: u.Location, Links: u.Links}
-	if err := applyProfile(&next, in); err != nil {
-		return nil, err
+	out := make(map[uuid.UUID]authn.Profile, len(list))
+	for _, p := range list {
+		out[p.ID] = authn.Profile{ID: p.ID, Username: p.Username, DisplayName: p.DisplayName, AvatarURL: p.AvatarURL, UpdatedAt: p.UpdatedAt.UTC()}
 	}
-	return s.store.saveProfile(ctx, id, next)
+	return out, nil
 }
 
 // applyProfile checks the given fields and copies them into p; it refuses

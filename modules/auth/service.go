@@ -150,7 +150,7 @@ func (s *Service) create(ctx context.Context, in NewAccount, o audit.Origin, act
 		if err := s.store.createUser(ctx, tx, u); err != nil {
 			return err
 		}
-		if _, err := s.pub.Publish(ctx, tx, EventUserRegistered, s.event(u), u.ID); err != nil {
+		if _, err := s.pub.Publish(ctx, tx, EventUserRegistered, event(u), u.ID); err != nil {
 			return err
 		}
 		if !in.Verified {
@@ -165,10 +165,6 @@ func (s *Service) create(ctx context.Context, in NewAccount, o audit.Origin, act
 		return nil, conflictErr(err)
 	}
 	return u, nil
-}
-
-func (s *Service) event(u *User) UserEvent {
-	return UserEvent{UserID: u.ID, Username: u.Username, At: s.now().UTC()}
 }
 
 // VerifyEmail spends a verification token.
@@ -190,7 +186,7 @@ func (s *Service) VerifyEmail(ctx context.Context, token string, o audit.Origin)
 		if err != nil {
 			return err
 		}
-		if _, err := s.pub.Publish(ctx, tx, EventUserVerified, s.event(u), u.ID); err != nil {
+		if _, err := s.pub.Publish(ctx, tx, EventUserVerified, event(u), u.ID); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, audit.Entry{ActorID: &uid, Action: "auth.email_verified", Module: "auth",
@@ -285,7 +281,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 		if err != nil {
 			return err
 		}
-		if _, err := s.pub.Publish(ctx, tx, EventPasswordChanged, s.event(u), uid); err != nil {
+		if _, err := s.pub.Publish(ctx, tx, EventPasswordChanged, event(u), uid); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx, audit.Entry{ActorID: &uid, Action: "auth.password_reset", Module: "auth",

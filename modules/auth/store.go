@@ -70,6 +70,13 @@ var (
 	errUsernameTaken = errors.New("username taken")
 )
 
+// touched is the SET clause of every write to users. updated_at moves
+// forward by at least a microsecond whatever now() says (the start of the
+// transaction, which may precede that of a write that took the row lock
+// first), so that it orders the changes of one account: auth's events carry
+// it as their At, and copies kept from events rely on it.
+const touched = `updated_at = greatest(now(), updated_at + interval '1 microsecond')`
+
 const userColumns = `id, username, email, password_hash, role, email_verified_at, banned_at, ban_reason,
 	token_version, display_name, bio, avatar_url, location, links, created_at, updated_at`
 
@@ -134,7 +141,7 @@ func (s *store) usernameTaken(ctx context.Context, username string) (bool, error
 
 // markVerified sets email_verified_at once; it reports whether it changed.
 func (s *store) markVerified(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = now(), updated_at = now()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET email_verified_at = now(), `+touched+`
 		WHERE id = $1 AND email_verified_at IS NULL`, id)
 	if err != nil {
 		return false, fmt.Errorf("verify user %s: %w", id, err)
@@ -146,7 +153,7 @@ func (s *store) markVerified(ctx context.Context, tx sqlx.ExtContext, id uuid.UU
 // setPassword stores a new hash and bumps token_version, so every access
 // token issued before stops working.
 func (s *store) setPassword(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID, hash string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2, token_version = token_version + 1, updated_at = now()
+	_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2, token_version = token_version + 1, `+touched+`
 		WHERE id = $1`, id, hash)
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", id, err)
@@ -164,7 +171,7 @@ func (s *store) rehash(ctx context.Context, id uuid.UUID, old, hash string) erro
 }
 
 func (s *store) bumpTokenVersion(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID) error {
-	_, err := tx.ExecContext(ctx, `UPDATE users SET token_version = token_version + 1, updated_at = now() WHERE id = $1`, id)
+	_, err := tx.ExecContext(ctx, `UPDATE users SET token_version = token_version + 1, `+touched+` WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("bump token version of %s: %w", id, err)
 	}
@@ -180,10 +187,10 @@ type profile struct {
 	Links       stringList
 }
 
-func (s *store) saveProfile(ctx context.Context, id uuid.UUID, p profile) (*User, error) {
+func (s *store) saveProfile(ctx context.Context, tx sqlx.QueryerContext, id uuid.UUID, p profile) (*User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, `
-		UPDATE users SET display_name = $2, bio = $3, avatar_url = $4, location = $5, links = $6::jsonb, updated_at = now()
+	err := sqlx.GetContext(ctx, tx, &u, `
+		UPDATE users SET display_name = $2, bio = $3, avatar_url = $4, location = $5, links = $6::jsonb, `+touched+`
 		WHERE id = $1
 		RETURNING `+userColumns, id, p.DisplayName, p.Bio, p.AvatarURL, p.Location, p.Links)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -193,6 +200,34 @@ func (s *store) saveProfile(ctx context.Context, id uuid.UUID, p profile) (*User
 		return nil, fmt.Errorf("update profile of %s: %w", id, err)
 	}
 	return &u, nil
+}
+
+// profileRow is what anyone may see of an account, for authn.Profiles.
+type profileRow struct {
+	ID          uuid.UUID `db:"id"`
+	Username    string    `db:"username"`
+	DisplayName string    `db:"display_name"`
+	AvatarURL   string    `db:"avatar_url"`
+	UpdatedAt   time.Time `db:"updated_at"`
+}
+
+// profiles loads the public profiles of those of ids that name an account
+// that is not banned.
+func (s *store) profiles(ctx context.Context, ids []uuid.UUID) ([]profileRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = id.String()
+	}
+	var out []profileRow
+	err := s.db.SelectContext(ctx, &out, `SELECT id, username, display_name, avatar_url, updated_at FROM users
+		WHERE id = ANY($1::uuid[]) AND banned_at IS NULL`, pq.Array(strs))
+	if err != nil {
+		return nil, fmt.Errorf("load %d profiles: %w", len(ids), err)
+	}
+	return out, nil
 }
 
 // Session is a row of auth_sessions.

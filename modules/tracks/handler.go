@@ -33,11 +33,17 @@ func view(t *Track) TrackView {
 	if tags == nil {
 		tags = []string{}
 	}
-	return TrackView{ID: t.ID, OwnerID: t.OwnerID, Title: t.Title, Description: t.Description, Genre: t.Genre, Tags: tags,
+	return TrackView{ID: t.ID, OwnerID: t.OwnerID, Owner: owner(t), Title: t.Title, Description: t.Description, Genre: t.Genre, Tags: tags,
 		Visibility: t.Visibility, Status: t.Status, Error: t.Error, Format: t.Format, SizeBytes: t.SizeBytes,
 		DurationMS: t.DurationMS, SampleRate: t.SampleRate, Channels: t.Channels, BitrateKbps: t.BitrateKbps,
 		ScanStatus: t.ScanStatus, Plays: t.Plays, StreamURL: app.APIPrefix + "/tracks/" + t.ID.String() + "/stream",
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+}
+
+// owner is what a track shows of its owner: empty fields while the module
+// has no copy of the owner's profile.
+func owner(t *Track) tracksapi.Owner {
+	return tracksapi.Owner{ID: t.OwnerID, Username: t.OwnerUsername, DisplayName: t.OwnerDisplayName, AvatarURL: t.OwnerAvatarURL}
 }
 
 func (h *handler) routes(r *app.Registrar, s *Settings) {

@@ -9,6 +9,7 @@ import (
 	"embed"
 
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/auth/authapi"
 )
 
 //go:embed migrations/*.sql
@@ -23,18 +24,24 @@ func Module() app.Module {
 		Settings:    defaultSettings,
 		Migrations:  migrations,
 		Events:      eventTypes(),
-		Provides:    []any{newStore, newService},
+		Provides:    []any{newStore, newOwners, newService},
 		// What other modules may use of tracks: see package tracksapi.
 		Exports:  []any{newCatalog},
 		Register: register,
 	}
 }
 
-func register(r *app.Registrar, svc *Service, s *Settings) {
+func register(r *app.Registrar, svc *Service, o *owners, s *Settings) {
 	(&handler{svc: svc}).routes(r, s)
 	r.Job(ProcessJob, svc.process)
 	r.Job(DeleteFileJob, svc.deleteFile)
 	r.Job(CountPlayJob, svc.countPlay)
 	r.Background("play-queue", svc.queuePlays, app.OnlyIn(app.RoleAPI))
 	r.HealthCheck("storage", svc.files.Ping)
+	// The copy of owners' profiles that track answers show.
+	r.Subscribe(authapi.EventUserRegistered, o.onUserEvent)
+	r.Subscribe(authapi.EventUserUpdated, o.onUserEvent)
+	r.Job(ReconcileOwnersJob, o.handleReconcile)
+	r.Schedule(reconcileEvery, ReconcileOwnersJob, nil)
+	r.Background("owners-backfill", o.backfill, app.OnlyIn(app.RoleWorker))
 }

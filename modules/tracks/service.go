@@ -31,6 +31,7 @@ import (
 type Service struct {
 	db       *sqlx.DB
 	store    *store
+	owners   *owners
 	files    storage.Store
 	pub      *events.Publisher
 	queue    *jobs.Enqueuer
@@ -45,9 +46,9 @@ type Service struct {
 	now      func() time.Time
 }
 
-func newService(pool *sqlx.DB, st *store, files storage.Store, pub *events.Publisher, queue *jobs.Enqueuer,
+func newService(pool *sqlx.DB, st *store, o *owners, files storage.Store, pub *events.Publisher, queue *jobs.Enqueuer,
 	s *Settings, cfg *config.Config, log *zap.Logger) *Service {
-	svc := &Service{db: pool, store: st, files: files, pub: pub, queue: queue, settings: s, presign: cfg.S3PresignTTL,
+	svc := &Service{db: pool, store: st, owners: o, files: files, pub: pub, queue: queue, settings: s, presign: cfg.S3PresignTTL,
 		uploads: newUploadSlots(s.MaxConcurrentUploads, s.MaxConcurrentUploadsPerUser), plays: make(chan playJob, 4096), baseURL: cfg.PublicURL, log: log, now: time.Now}
 	if s.ClamAVAddress != "" {
 		svc.scanner = &clamav.Client{Addr: s.ClamAVAddress, Timeout: 2 * time.Minute}

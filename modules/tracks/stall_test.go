@@ -186,6 +186,10 @@ func (s *slow) finish(t *testing.T) {
 func TestStagingFilesSwept(t *testing.T) {
 	e := start(t, map[string]string{"STORAGE_TMP_SWEEP_INTERVAL": "100ms", "STORAGE_TMP_MAX_AGE": "1h"})
 	_, tok := e.user(t, "maker", "creator")
+	// The upload first: slowUploads counts the staging files before and
+	// after it starts, and a sweep in between would take the stale file
+	// from that count.
+	inProgress := e.slowUploads(t, tok, 1)
 	stale := filepath.Join(e.uploads, ".tmp", "put-crashed")
 	if err := os.WriteFile(stale, []byte("half a file"), 0o600); err != nil {
 		t.Fatal(err)
@@ -194,7 +198,6 @@ func TestStagingFilesSwept(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	inProgress := e.slowUploads(t, tok, 1)
 	apptest.Eventually(t, 10*time.Second, "stale staging file swept", func() bool {
 		_, err := os.Stat(stale)
 		return os.IsNotExist(err)

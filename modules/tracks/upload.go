@@ -280,6 +280,7 @@ func (s *Service) create(ctx context.Context, p *authn.Principal, up *upload) (*
 		return nil, err
 	}
 	t.ScanStatus = scan
+	s.owners.ensure(ctx, t.OwnerID)
 	err = db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if err := s.store.insertTrack(ctx, tx, t); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -129,4 +130,32 @@ func RequireOwnerOrAdmin(p *Principal, owner uuid.UUID) error {
 type Users interface {
 	// Exists reports whether id is a live (not banned) account.
 	Exists(ctx context.Context, id uuid.UUID) (bool, error)
+}
+
+// Profile is what anyone may see of an account, in the shape other modules
+// show next to what the account owns (a track's owner). DisplayName and
+// AvatarURL are empty when not set.
+type Profile struct {
+	ID          uuid.UUID
+	Username    string
+	DisplayName string
+	AvatarURL   string
+	// UpdatedAt is the version of the profile: it increases with every
+	// change of the account, and equals the At of the account's events, so
+	// a copy kept from events and filled from here keeps the newer one.
+	UpdatedAt time.Time
+}
+
+// MaxProfiles bounds the ids of one Profiles call.
+const MaxProfiles = 1000
+
+// Profiles reads public profiles in batches, for modules that keep a copy
+// of them (built from auth's user.registered and user.updated events) and
+// fill what the events did not bring: accounts older than the copy, a lost
+// event.
+type Profiles interface {
+	// Profiles returns, by id, the profiles of those of ids (at most
+	// MaxProfiles) that name a live account: unknown and banned accounts
+	// are absent.
+	Profiles(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Profile, error)
 }

@@ -42,10 +42,12 @@ type Catalog interface {
 const MaxBatch = 5000
 
 // Track is a track as the API shows it (GET /api/v1/tracks/:id); modules
-// that show tracks show them in this shape.
+// that show tracks show them in this shape, owner included, so that a
+// client renders a list without asking for each owner.
 type Track struct {
 	ID          uuid.UUID `json:"id"`
 	OwnerID     uuid.UUID `json:"owner_id"`
+	Owner       Owner     `json:"owner"`
 	Title       string    `json:"title"`
 	Description string    `json:"description"`
 	Genre       string    `json:"genre"`
@@ -64,6 +66,19 @@ type Track struct {
 	StreamURL   string    `json:"stream_url"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Owner is the public profile of a track's owner, as the tracks module
+// last heard of it from auth: a profile change shows within seconds. While
+// the module has no copy of the account (one whose events it missed, until
+// its reconciliation fills it in, every 10 minutes; or a banned account),
+// only ID is set and the other fields are empty strings. DisplayName and AvatarURL are empty when
+// the owner has not set them, as in auth's profiles.
+type Owner struct {
+	ID          uuid.UUID `json:"id"`
+	Username    string    `json:"username" doc:"empty until the owner's profile is known"`
+	DisplayName string    `json:"display_name" doc:"empty when not set"`
+	AvatarURL   string    `json:"avatar_url" doc:"an https URL, empty when not set"`
 }
 
 // The public events of the tracks module, each with a TrackEvent payload
