@@ -284,9 +284,12 @@ func (e *env) pay(t testing.TB, token string, products ...uuid.UUID) order {
 }
 
 // forge signs body as the test provider, at time at.
-func forge(body []byte, at time.Time) string {
+func forge(body []byte, at time.Time) string { return forgeWith(secret, body, at) }
+
+// forgeWith signs body with key as the test provider signs.
+func forgeWith(key string, body []byte, at time.Time) string {
 	ts := strconv.FormatInt(at.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
+	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte(ts + "."))
 	m.Write(body)
 	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
