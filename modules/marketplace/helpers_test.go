@@ -313,3 +313,16 @@ func mustJSON(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// noRedirect GETs url without following redirects.
+func noRedirect(t testing.TB, u string) (*http.Response, []byte) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
