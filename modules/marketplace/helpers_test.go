@@ -326,3 +326,12 @@ func noRedirect(t testing.TB, u string) (*http.Response, []byte) {
 	b, _ := io.ReadAll(res.Body)
 	return res, b
 }
+
+// eventually waits until query counts want rows.
+func (e *env) eventually(t testing.TB, want int, query string, args ...any) {
+	t.Helper()
+	apptest.Eventually(t, 20*time.Second, query, func() bool {
+		var n int
+		return e.Runtime.DB().Get(&n, query, args...) == nil && n == want
+	})
+}
