@@ -52,7 +52,7 @@ func TestSettingsRefusals(t *testing.T) {
 		"test in production": {config.Production, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_PROVIDER": "test"}, "refused in production"},
 		"test without secret in staging": {config.Staging, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_PROVIDER": "test"},
 			"VEZA_MARKETPLACE_PAYMENTS_TEST_WEBHOOK_SECRET"},
-		"short secret": {config.Test, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_TEST_WEBHOOK_SECRET": "short"}, "at least 32 characters"},
+		"short secret":             {config.Test, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_TEST_WEBHOOK_SECRET": "short"}, "at least 32 characters"},
 		"hyperswitch without keys": {config.Test, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_PROVIDER": "hyperswitch"}, "api_key or webhook_key is empty"},
 		"unknown provider":         {config.Test, "", map[string]string{"VEZA_MARKETPLACE_PAYMENTS_PROVIDER": "paypal"}, "must be test or hyperswitch"},
 		"currency":                 {config.Test, "", map[string]string{"VEZA_MARKETPLACE_CURRENCIES": "EUR,EURO"}, `"EURO" is not an ISO 4217 code`},
