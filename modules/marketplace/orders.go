@@ -143,11 +143,9 @@ func (s *Service) createOrder(ctx context.Context, caller *authn.Principal, c cl
 			o.TotalCents += p.PriceCents
 			o.Currency = p.Currency
 		}
-		items := o.Items
 		if err := s.store.insertOrder(ctx, tx, o); err != nil {
 			return err
 		}
-		o.Items = items
 		if err := s.store.attachOrder(ctx, tx, c, o.ID); err != nil {
 			return err
 		}
