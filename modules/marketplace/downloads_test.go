@@ -32,7 +32,7 @@ func (e *env) link(t testing.TB, token string, product uuid.UUID) link {
 // reaches the logs.
 func TestDownloadLinks(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	e := startLogged(t, map[string]string{"VEZA_MARKETPLACE_DOWNLOAD_TTL": "2s", "LOG_LEVEL": "info"}, zap.New(core))
+	e := startLogged(t, map[string]string{"VEZA_MARKETPLACE_DOWNLOAD_TTL": "3s", "LOG_LEVEL": "info"}, zap.New(core))
 	_, seller := e.user(t, "seller", "creator")
 	_, buyer := e.user(t, "buyer", "user")
 	_, other := e.user(t, "other", "user")

@@ -87,7 +87,7 @@ func TestLedgerSumsToZero(t *testing.T) {
 	}
 	t.Logf("%d purchases, %d refunds", purchases, refunds)
 	apptest.Eventually(t, 60*time.Second, "every order settled", func() bool {
-		return e.count(t, `SELECT count(*) FROM marketplace_orders WHERE status IN ('pending', 'refund_pending')`) == 0 &&
+		return e.count(t, `SELECT count(*) FROM marketplace_orders WHERE status IN ('pending', 'refund_pending') OR payment_status = 'authorized'`) == 0 &&
 			e.count(t, `SELECT count(*) FROM marketplace_test_payments WHERE status = 'authorized'`) == 0
 	})
 

@@ -49,7 +49,9 @@ func TestExclusiveRace(t *testing.T) {
 	}
 
 	apptest.Eventually(t, 30*time.Second, "every order settled", func() bool {
-		return e.count(t, `SELECT count(*) FROM marketplace_orders WHERE status = 'pending'`) == 0 &&
+		// Settled on both sides: the provider's books, and the orders once
+		// the webhooks saying so have arrived.
+		return e.count(t, `SELECT count(*) FROM marketplace_orders WHERE status = 'pending' OR payment_status = 'authorized'`) == 0 &&
 			e.count(t, `SELECT count(*) FROM marketplace_test_payments WHERE status = 'authorized'`) == 0
 	})
 	paid := 0
