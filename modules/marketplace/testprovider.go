@@ -284,8 +284,7 @@ func (t *testProvider) sign(ts int64, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// SignatureHeader returns the header value signing body at ts (tests
-// forge webhooks with it, as the provider would send them).
+// signature is the Veza-Test-Signature header value signing body at ts.
 func (t *testProvider) signature(ts int64, body []byte) string {
 	return "t=" + strconv.FormatInt(ts, 10) + ",v1=" + hex.EncodeToString(t.sign(ts, body))
 }
