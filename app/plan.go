@@ -292,7 +292,7 @@ func decodeSettings(m Module, fromFile map[string]any, env config.Env, lookupEnv
 	for key, names := range envs {
 		for _, name := range names {
 			if v, ok := lookupEnv(name); ok && strings.TrimSpace(v) != "" {
-				input[key] = v
+				input = setPath(input, strings.Split(key, "."), v)
 			}
 		}
 	}
@@ -325,20 +325,55 @@ func decodeSettings(m Module, fromFile map[string]any, env config.Env, lookupEnv
 }
 
 // settingsEnv maps each settings key to the environment variables that may
-// set it: VEZA_<MODULE>_<KEY>, then an `env` tag's name (which wins).
+// set it: VEZA_<MODULE>_<KEY>, then an `env` tag's name (which wins). The
+// fields of a nested struct are keys of their own, their path joined by
+// dots (payments.test.webhook_secret, VEZA_<MODULE>_PAYMENTS_TEST_WEBHOOK_SECRET),
+// so that the secrets a module groups can still come from the environment.
 func settingsEnv(module string, t reflect.Type) map[string][]string {
 	out := map[string][]string{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		key := settingKey(f)
-		out[key] = []string{strings.ToUpper("VEZA_" + module + "_" + key)}
-		if e := f.Tag.Get("env"); e != "" {
-			out[key] = append(out[key], e)
+	var walk func(t reflect.Type, path []string)
+	walk = func(t reflect.Type, path []string) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			key := append(path[:len(path):len(path)], settingKey(f))
+			if nestedSettings(f.Type) {
+				walk(f.Type, key)
+				continue
+			}
+			dotted := strings.Join(key, ".")
+			out[dotted] = []string{strings.ToUpper("VEZA_" + module + "_" + strings.Join(key, "_"))}
+			if e := f.Tag.Get("env"); e != "" {
+				out[dotted] = append(out[dotted], e)
+			}
 		}
 	}
+	walk(t, nil)
+	return out
+}
+
+// nestedSettings reports whether a settings field of type t is a group of
+// settings rather than one value (time.Time and the like decode from a
+// single string).
+func nestedSettings(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.PkgPath() != "time"
+}
+
+// setPath returns in with v at path, copying the maps on the way (they may
+// be the modules file's) and replacing anything that is not a map.
+func setPath(in map[string]any, path []string, v any) map[string]any {
+	out := make(map[string]any, len(in)+1)
+	for k, x := range in {
+		out[k] = x
+	}
+	if len(path) == 1 {
+		out[path[0]] = v
+		return out
+	}
+	child, _ := out[path[0]].(map[string]any)
+	out[path[0]] = setPath(child, path[1:], v)
 	return out
 }
 

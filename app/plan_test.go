@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veza/veza/platform/config"
 )
@@ -169,5 +170,40 @@ func TestModuleEnumSettings(t *testing.T) {
 	_, err = plan(t, New(m), "", map[string]string{"VEZA_BOX_MODE": "turbo"})
 	if err == nil || !strings.Contains(err.Error(), `modules.box.settings.mode (VEZA_BOX_MODE)="turbo" must be fast or safe (any letter case)`) {
 		t.Fatalf("bad choice: %v", err)
+	}
+}
+
+type grouped struct {
+	Mode     string `yaml:"mode"`
+	Payments struct {
+		Provider string `yaml:"provider"`
+		Test     struct {
+			Secret string        `yaml:"webhook_secret"`
+			Wait   time.Duration `yaml:"wait" env:"TEST_WAIT"`
+		} `yaml:"test"`
+	} `yaml:"payments"`
+}
+
+// Nested settings decode from the file strictly, and each of their fields
+// has its own variable, so that a secret grouped with others still comes
+// from the environment.
+func TestNestedSettings(t *testing.T) {
+	m := Module{Name: "shop", Settings: func() any { return &grouped{} }}
+	yaml := "modules:\n  shop: {enabled: true, settings: {payments: {provider: test, test: {webhook_secret: from-file, wait: 2s}}}}\n"
+	p, err := plan(t, New(m), yaml, map[string]string{"VEZA_SHOP_PAYMENTS_TEST_WEBHOOK_SECRET": "from-env", "TEST_WAIT": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Settings["shop"].(*grouped)
+	if s.Payments.Provider != "test" || s.Payments.Test.Secret != "from-env" || s.Payments.Test.Wait != 5*time.Second {
+		t.Fatalf("settings = %+v", s)
+	}
+	p, err = plan(t, New(m), "", map[string]string{"VEZA_SHOP_PAYMENTS_PROVIDER": "hyperswitch"})
+	if err != nil || p.Settings["shop"].(*grouped).Payments.Provider != "hyperswitch" {
+		t.Fatalf("without the file: %v", err)
+	}
+	_, err = plan(t, New(m), "modules:\n  shop: {enabled: true, settings: {payments: {test: {webhook_secert: x}}}}\n", nil)
+	if err == nil || !strings.Contains(err.Error(), "webhook_secert") {
+		t.Fatalf("a misspelt nested key must be refused: %v", err)
 	}
 }

@@ -179,6 +179,12 @@ func fixtures(t *testing.T, srv *apptest.Server, token string) map[string]string
 		ID string `json:"id"`
 	}
 	srv.Do(t, "GET", "/api/v1/auth/sessions", nil, auth...).Status(t, 200).Data(t, &sessions)
+	var product struct {
+		ID string `json:"id"`
+	}
+	srv.Do(t, "POST", "/api/v1/marketplace/products", map[string]any{"track_id": track.ID, "title": "fixture", "license_type": "basic",
+		"price_cents": 100, "currency": "EUR"}, auth...).Status(t, 201).Data(t, &product)
 	return map[string]string{"tracks": track.ID, "track_id": track.ID, "playlists": playlist.ID, "webhooks": hook.ID,
-		"users": me.ID, "user_id": me.ID, "username": me.Username, "sessions": sessions[0].ID, "share": share.ID}
+		"users": me.ID, "user_id": me.ID, "username": me.Username, "sessions": sessions[0].ID, "share": share.ID,
+		"products": product.ID, "product_id": product.ID, "provider": "test"}
 }

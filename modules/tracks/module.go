@@ -26,7 +26,7 @@ func Module() app.Module {
 		Events:      eventTypes(),
 		Provides:    []any{newStore, newOwners, newService},
 		// What other modules may use of tracks: see package tracksapi.
-		Exports:  []any{newCatalog},
+		Exports:  []any{newCatalog, newFiles},
 		Register: register,
 	}
 }

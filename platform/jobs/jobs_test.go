@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
@@ -74,5 +75,22 @@ func TestSpecs(t *testing.T) {
 	}
 	if _, err := ParseSpec("every minute"); err == nil {
 		t.Error("a bad spec was accepted")
+	}
+}
+
+// Two workers started at different moments agree on an "@every" schedule's
+// slots, so that each slot is enqueued once.
+func TestEverySlotsAgreeAcrossStarts(t *testing.T) {
+	s, err := ParseSpec("@every 10m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 3, 4, 5, 0, 0, 0, time.UTC)
+	a, b := s.Next(base.Add(7*time.Second)), s.Next(base.Add(9*time.Minute+59*time.Second))
+	if !a.Equal(base.Add(10*time.Minute)) || !b.Equal(a) {
+		t.Fatalf("next slots %s and %s, want both %s", a, b, base.Add(10*time.Minute))
+	}
+	if c := s.Next(a); !c.Equal(a.Add(10 * time.Minute)) {
+		t.Fatalf("the slot after %s is %s", a, c)
 	}
 }

@@ -21,13 +21,28 @@ type Schedule struct {
 	Payload  []byte
 }
 
-// ParseSpec checks a schedule's spec.
+// ParseSpec checks a schedule's spec. An "@every" schedule fires on a grid
+// of its period counted from a fixed origin, not from the moment a process
+// started: workers started at different times then agree on its slots, and
+// a slot is enqueued once (cron's own "@every" counts from each start, so
+// every worker would fire at its own times and each run would be queued).
 func ParseSpec(spec string) (cron.Schedule, error) {
 	s, err := cron.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)
 	}
+	if every, ok := s.(cron.ConstantDelaySchedule); ok {
+		return gridSchedule(every.Delay), nil
+	}
 	return s, nil
+}
+
+// gridSchedule fires at every multiple of its period since the zero time.
+type gridSchedule time.Duration
+
+// Next returns the first multiple of the period after t.
+func (g gridSchedule) Next(t time.Time) time.Time {
+	return t.Truncate(time.Duration(g)).Add(time.Duration(g))
 }
 
 // Client is the part of asynq's client that enqueues: the scheduler, the

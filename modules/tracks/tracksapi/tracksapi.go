@@ -1,6 +1,7 @@
 // Package tracksapi is what the tracks module offers the modules that
 // require it, and nothing else: a module never reads tracks' tables or
-// imports its package; it asks the Catalog the tracks module exports, and
+// imports its package; it asks the Catalog the tracks module exports (and
+// Files, for the original file of a track it grants access to), and
 // listens to the events below.
 //
 //	func register(r *app.Registrar, catalog tracksapi.Catalog) { ... }

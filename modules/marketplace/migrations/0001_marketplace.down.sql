@@ -1,0 +1,11 @@
+DROP TABLE marketplace_test_refunds;
+DROP TABLE marketplace_test_payments;
+DROP TABLE marketplace_webhook_events;
+DROP TABLE marketplace_ledger_entries;
+DROP FUNCTION marketplace_ledger_balanced();
+DROP TABLE marketplace_idempotency_keys;
+DROP TABLE marketplace_refunds;
+DROP TABLE marketplace_licenses;
+DROP TABLE marketplace_order_items;
+DROP TABLE marketplace_orders;
+DROP TABLE marketplace_products;
