@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,6 +24,35 @@ import (
 // them constantly from a few addresses.
 var platformPaths = map[string]bool{"/health": true, "/healthz": true, "/readyz": true, "/metrics": true}
 
+// unlimited reports the requests the per-address rate limit does not
+// count: the platform's probes, and routes that opted out (signed
+// callbacks from a few providers' addresses, which a burst must not turn
+// into 429s and retries). A route is matched on the fixed part of its path,
+// up to its first parameter, and its method.
+func unlimited(routes []Route) func(c *fiber.Ctx) bool {
+	type prefix struct{ method, path string }
+	var exempt []prefix
+	for _, rt := range routes {
+		if rt.NoRateLimit {
+			fixed, _, _ := strings.Cut(rt.Path, ":")
+			fixed, _, _ = strings.Cut(fixed, "*")
+			exempt = append(exempt, prefix{rt.Method, fixed})
+		}
+	}
+	return func(c *fiber.Ctx) bool {
+		path := c.Path()
+		if platformPaths[path] {
+			return true
+		}
+		for _, e := range exempt {
+			if c.Method() == e.method && strings.HasPrefix(path, e.path) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 	cfg := r.cfg
 	limiter := ratelimit.New(ratelimit.Config{
@@ -31,7 +61,7 @@ func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 	contrib := r.reg.contributions()
 	srv := httpx.NewServer(httpx.ServerDeps{
 		Config: cfg, Log: r.log.Named("http"), Observer: d.Metrics, Limiter: limiter,
-		Unlimited: func(c *fiber.Ctx) bool { return platformPaths[c.Path()] },
+		Unlimited: unlimited(contrib.Routes),
 		Streams:   streamedRoutes(contrib.Routes),
 	})
 	r.server = srv

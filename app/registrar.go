@@ -51,6 +51,8 @@ type Route struct {
 	// the access log and error logs show them as [redacted].
 	Secret []string
 	Doc    openapi.Operation
+	// NoRateLimit exempts the route from the per-address rate limit.
+	NoRateLimit bool
 	// apiKey marks a route that checks the internal API key itself.
 	apiKey bool
 }
@@ -104,6 +106,12 @@ func HandlerTimeout(d time.Duration) RouteOption { return func(r *Route) { r.Tim
 func SecretParam(names ...string) RouteOption {
 	return func(r *Route) { r.Secret = append(r.Secret, names...) }
 }
+
+// NoRateLimit exempts the route from the per-address rate limit
+// (RATE_LIMIT_LIMIT): for callbacks authenticated by their own signature,
+// sent in bursts from a few addresses (a payment provider's webhooks). The
+// route must bound its own work.
+func NoRateLimit() RouteOption { return func(r *Route) { r.NoRateLimit = true } }
 
 // InternalKey documents that the route authenticates the caller with the
 // X-Internal-API-Key header (checked by the handler: Veza's own services).

@@ -83,7 +83,7 @@ func (h *handler) orderRoutes(r *app.Registrar) {
 }
 
 func (h *handler) paymentRoutes(r *app.Registrar) {
-	r.Post("/marketplace/payments/webhook/:provider", h.webhook,
+	r.Post("/marketplace/payments/webhook/:provider", h.webhook, app.NoRateLimit(),
 		app.PathParam("provider", "the provider sending", map[string]any{"type": "string", "enum": []string{"test", "hyperswitch"}}),
 		app.Summary("a payment provider's signed event; replays change nothing"),
 		app.RequestBody(map[string]any{"type": "object", "description": "the provider's event, exactly as signed"}),
