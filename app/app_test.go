@@ -358,7 +358,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("429 headers: %v", r.Header)
 	}
 	srv.Do(t, "GET", "/health", nil).Status(t, 200) // probes are not limited
-	for range 5 { // nor routes that opted out, on their method only
+	for range 5 {                                   // nor routes that opted out, on their method only
 		srv.Do(t, "POST", "/api/v1/notes-callback/provider", nil).Status(t, 200)
 	}
 	srv.Do(t, "GET", "/api/v1/notes-callback/provider", nil).ErrorCode(t, 429, "rate_limited")
