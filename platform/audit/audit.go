@@ -1,6 +1,10 @@
 // Package audit records security-relevant actions (sign-ups, logins, role
 // changes...) in the audit_log table. Entries are written in the transaction
 // of the action they record, so an action and its record commit together.
+//
+// The table is append-only: the database refuses UPDATE, DELETE and
+// TRUNCATE (migrations/0003_audit_append_only), and Purge, run by
+// `veza audit purge`, is the only way entries leave; it records itself.
 package audit
 
 import (
