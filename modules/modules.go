@@ -4,6 +4,7 @@ package modules
 
 import (
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/admin"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/playlists"
 	"github.com/veza/veza/modules/tracks"
@@ -18,5 +19,6 @@ func Builtin() []app.Module {
 		tracks.Module(),
 		playlists.Module(),
 		webhooks.Module(),
+		admin.Module(),
 	}
 }
