@@ -21,11 +21,12 @@ func Module() app.Module {
 		Description: "admin area: audit log, suspicious activity, accounts (role, ban), modules and queues, profiling, the job dashboard",
 		Requires:    []string{"auth"},
 		Settings:    defaultSettings,
-		Provides:    []any{newStore, newQueues, newHandler},
+		Provides:    []any{newStore, newQueues, newSessions, newDashboard, newHandler},
 		Register:    register,
 	}
 }
 
-func register(r *app.Registrar, h *handler) {
+func register(r *app.Registrar, h *handler, d *dashboard) {
 	h.routes(r)
+	d.routes(r)
 }
