@@ -138,6 +138,7 @@ func (d *dashboard) serve(c *fiber.Ctx) error {
 func (d *dashboard) secure(c *fiber.Ctx) error {
 	nonce := randomToken()
 	c.Set(fiber.HeaderContentSecurityPolicy, dashboardCSP(nonce))
+	c.Set(fiber.HeaderReferrerPolicy, samePolicy)
 	if strings.HasPrefix(c.Path(), dashboardPath+"/static/") {
 		c.Set(fiber.HeaderCacheControl, "private, max-age=86400") // file names carry their hash
 	} else {
@@ -176,12 +177,15 @@ func dashboardCSP(nonce string) string {
 // the system's sans-serif; its icons are SVG and need no font.
 var fontLinks = regexp.MustCompile(`<link rel="stylesheet" href="https://fonts\.googleapis\.com/[^"]*"/?>`)
 
-// rewriteIndex adapts asynqmon's page to the policy: the nonce on its
-// inline scripts and in the meta element JSS takes its nonce from, and no
-// Google Fonts.
+// rewriteIndex adapts asynqmon's page to the policy and the session: the
+// nonce on its inline scripts and in the meta element JSS takes its nonce
+// from, no Google Fonts, the manifest fetched with the session's cookie.
 func rewriteIndex(page []byte, nonce string) []byte {
 	out := fontLinks.ReplaceAll(page, nil)
 	out = bytes.ReplaceAll(out, []byte("<script>"), []byte(`<script nonce="`+nonce+`">`))
+	// A browser fetches the manifest without cookies unless told to: it
+	// would get the sign-in page instead.
+	out = bytes.Replace(out, []byte(`<link rel="manifest" `), []byte(`<link rel="manifest" crossorigin="use-credentials" `), 1)
 	meta := []byte(`<meta property="csp-nonce" content="` + nonce + `"/>`)
 	for _, after := range []string{`<meta charset="utf-8"/>`, "<head>"} {
 		if i := bytes.Index(out, []byte(after)); i >= 0 {
@@ -191,6 +195,12 @@ func rewriteIndex(page []byte, nonce string) []byte {
 	}
 	return out
 }
+
+// samePolicy is the Referrer-Policy of the dashboard's pages. The
+// platform's no-referrer would make the browser send "Origin: null" with
+// the pages' own form posts, which sameOrigin must refuse; same-origin
+// still sends nothing to other sites.
+const samePolicy = "same-origin"
 
 // sameOrigin reports whether a request that changes something was sent by
 // a page of this site: its Origin names this host (as the client reached

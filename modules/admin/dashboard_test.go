@@ -124,6 +124,11 @@ func TestDashboardSignIn(t *testing.T) {
 		t.Fatalf("sign-in page: %d %s", p.status, p.body)
 	}
 	checkCookie(t, p.set["veza_admin_csrf"], false)
+	// Not the platform's no-referrer: with it the browser sends
+	// "Origin: null" with the form, which the sign-in refuses.
+	if rp := p.header.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Fatalf("sign-in page Referrer-Policy: %q", rp)
+	}
 	if csp := p.header.Get("Content-Security-Policy"); !contains(csp, "default-src 'none'", "style-src 'nonce-", "form-action 'self'") ||
 		strings.Contains(csp, "unsafe") {
 		t.Fatalf("sign-in page CSP: %s", csp)
@@ -196,7 +201,7 @@ func TestDashboardSignIn(t *testing.T) {
 	p = b.do(t, "GET", "/admin/jobs", nil)
 	nonce := regexp.MustCompile(`<script nonce="([^"]+)">`).FindStringSubmatch(p.body)
 	csp := p.header.Get("Content-Security-Policy")
-	if p.status != 200 || nonce == nil || !contains(p.body, "Asynq - Monitoring", `window.FLAG_ROOT_PATH="\/admin\/jobs"`, `property="csp-nonce" content="`+nonce[1]+`"`) ||
+	if p.status != 200 || nonce == nil || !contains(p.body, "Asynq - Monitoring", `window.FLAG_ROOT_PATH="\/admin\/jobs"`, `property="csp-nonce" content="`+nonce[1]+`"`, `<link rel="manifest" crossorigin="use-credentials"`) ||
 		strings.Contains(p.body, "googleapis") || !contains(csp, "script-src 'self' 'nonce-"+nonce[1]+"'", "style-src 'self' 'nonce-"+nonce[1]+"'") ||
 		strings.Contains(csp, "unsafe") || p.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("dashboard: %d\nCSP %s\n%s", p.status, csp, p.body)

@@ -19,10 +19,11 @@ var pagesFS embed.FS
 
 var signInPage = template.Must(template.ParseFS(pagesFS, "pages/signin.html"))
 
-// signInCSP allows the page's one style element and nothing else to load;
-// its form posts to this origin only.
+// signInCSP allows the page's one style element and its empty icon (which
+// spares a request for /favicon.ico) and nothing else to load; its form
+// posts to this origin only.
 func signInCSP(nonce string) string {
-	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src 'self'; form-action 'self'; " +
+	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src data:; form-action 'self'; " +
 		"base-uri 'none'; frame-ancestors 'none'"
 }
 
@@ -42,6 +43,7 @@ func (d *dashboard) signInPage(c *fiber.Ctx, status int, message, email string) 
 	}
 	d.sessions.setCookie(c, csrfCookie, csrf)
 	c.Set(fiber.HeaderContentSecurityPolicy, signInCSP(nonce))
+	c.Set(fiber.HeaderReferrerPolicy, samePolicy)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(status).Send(body.Bytes())
