@@ -3,7 +3,6 @@ package admin_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -98,8 +97,6 @@ type pageOf[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 }
-
-func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 func contains(s string, parts ...string) bool {
 	for _, p := range parts {
