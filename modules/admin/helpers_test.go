@@ -46,19 +46,23 @@ func (a account) bearer() []string { return []string{"Authorization", "Bearer " 
 func (e *env) user(t testing.TB, name, role string) account {
 	t.Helper()
 	email := name + "@example.com"
-	var create *app.Command
-	for _, c := range e.Runtime.Contributions().Commands {
-		if c.Name == "user create" {
-			create = &c
-		}
-	}
-	var out bytes.Buffer
-	err := create.Run(context.Background(), []string{"--email", email, "--username", name, "--password", password,
-		"--role", role, "--verified"}, &out)
-	if err != nil {
+	if err := e.command(t, "user create", "--email", email, "--username", name, "--password", password,
+		"--role", role, "--verified"); err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}
 	return e.login(t, email)
+}
+
+// command runs a module command of the process, as `veza <name> args...`.
+func (e *env) command(t testing.TB, name string, args ...string) error {
+	t.Helper()
+	for _, c := range e.Runtime.Contributions().Commands {
+		if c.Name == name {
+			return c.Run(context.Background(), args, &bytes.Buffer{})
+		}
+	}
+	t.Fatalf("no command %q", name)
+	return nil
 }
 
 // login signs email in and returns its id and a new access token.

@@ -196,6 +196,9 @@ func TestLastAdminStays(t *testing.T) {
 	e.Do(t, "PUT", "/api/v1/admin/users/"+root.ID+"/role", map[string]string{"role": "user"}, root.bearer()...).ErrorCode(t, 409, "last_admin")
 	e.Do(t, "POST", "/api/v1/admin/users/"+root.ID+"/ban", nil, root.bearer()...).ErrorCode(t, 409, "last_admin")
 	e.Do(t, "PUT", "/api/v1/admin/users/"+root.ID+"/role", map[string]string{"role": "admin"}, root.bearer()...).Status(t, 200)
+	if err := e.command(t, "user set-role", "--email", root.Email, "--role", "user"); err == nil || !strings.Contains(err.Error(), "last admin") {
+		t.Fatalf("veza user set-role on the last admin: %v", err)
+	}
 
 	second := e.user(t, "second", "admin")
 	e.Do(t, "POST", "/api/v1/admin/users/"+second.ID+"/ban", nil, root.bearer()...).Status(t, 200)
