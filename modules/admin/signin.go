@@ -5,6 +5,7 @@ import (
 	"embed"
 	"html/template"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -55,8 +56,10 @@ func (d *dashboard) signIn(c *fiber.Ctx) error {
 	if !d.sameOrigin(c) || !csrfMatches(c) {
 		return d.signInPage(c, fiber.StatusForbidden, "This form expired or was not sent from this page: sign in again.", "")
 	}
-	email := c.FormValue("email")
-	acc, err := d.accounts.CheckPassword(c.UserContext(), email, c.FormValue("password"), audit.FromRequest(c))
+	// Copies: Fiber reuses the request's bytes, and the login's guard may
+	// keep the email (its per-process counts while Redis is down).
+	email, pw := strings.Clone(c.FormValue("email")), strings.Clone(c.FormValue("password"))
+	acc, err := d.accounts.CheckPassword(c.UserContext(), email, pw, audit.FromRequest(c))
 	if err != nil {
 		he := httpx.AsError(err)
 		if he.Status >= 500 {
