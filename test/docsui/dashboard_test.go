@@ -109,21 +109,29 @@ func signIn(t *testing.T, ctx context.Context, base, email string) {
 // pageText is what the page shows.
 func pageText(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	s, err := readText(ctx)
 	if err != nil {
 		t.Fatalf("read the page: %v", err)
 	}
 	return s
 }
 
+// readText reads what the page shows; "" while a page is being replaced.
+func readText(ctx context.Context) (string, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+}
+
 // waitForText waits until the page shows every one of words, and returns
-// its text.
+// its text. The page may still be loading, or replaced by the redirect of
+// a form: reads that fail meanwhile are tried again.
 func waitForText(t *testing.T, ctx context.Context, words ...string) string {
 	t.Helper()
 	var text string
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		text = pageText(t, ctx)
+		if s, err := readText(ctx); err == nil {
+			text = s
+		}
 		missing := false
 		for _, w := range words {
 			if !strings.Contains(text, w) {
