@@ -109,14 +109,14 @@ func (a *App) Build(o BuildOptions) (*Runtime, error) {
 	rt := &Runtime{role: o.Role, cfg: o.Config, plan: o.Plan, log: log, reg: &registry{}, pool: pool, rdb: rdb,
 		client: asynq.NewClientFromRedisClient(rdb), loops: &loopGroup{}}
 	var freezeErr error
-	// The root holds what the platform shares: configuration, pools,
-	// metrics. The asynq client and the unscoped file store are not in the
+	// The root holds what the platform shares: configuration, the plan
+	// and what the modules contributed (as data), pools, metrics. The asynq client and the unscoped file store are not in the
 	// graph: a module reaches them only through its own enqueuer and store.
 	opts := []fx.Option{
 		fx.WithLogger(func() fxevent.Logger { return newFxLogger(log) }),
 		fx.StopTimeout(o.Config.ShutdownTimeout),
 		fx.StartTimeout(time.Minute),
-		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient)))),
+		fx.Supply(o.Config, o.Plan, log, pool, fx.Annotate(rdb, fx.As(new(redis.UniversalClient))), &Inventory{reg: rt.reg}),
 		fx.Provide(metrics.New, rt.newRootStore, newMailSender),
 	}
 	for _, m := range o.Plan.Enabled {

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/veza/veza/platform/audit"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/health"
 	"github.com/veza/veza/platform/httpx"
@@ -68,8 +69,9 @@ func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 	if err := r.mountPlatform(srv, d.Metrics, contrib, loopChecks); err != nil {
 		return err
 	}
+	forbidden := audit.RecordForbidden(r.pool, r.log.Named("audit"))
 	for _, rt := range contrib.Routes {
-		srv.Add(rt.Method, rt.Path, routeHandlers(rt, int64(cfg.BodyLimit), d.Auth)...)
+		srv.Add(rt.Method, rt.Path, routeHandlers(rt, int64(cfg.BodyLimit), d.Auth, forbidden)...)
 	}
 	d.LC.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
@@ -100,14 +102,15 @@ func (r *Runtime) wireHTTP(d wireDeps, loopChecks []health.Check) error {
 }
 
 // routeHandlers builds the chain of one module route: its tag for logs and
-// metrics, its body limit, authentication, its own middleware, the handler.
-func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator) []fiber.Handler {
+// metrics, the audit of its 403 answers (forbidden), its body limit,
+// authentication, its own middleware, the handler.
+func routeHandlers(rt Route, defaultLimit int64, auth authn.Authenticator, forbidden fiber.Handler) []fiber.Handler {
 	limit := rt.BodyLimit
 	if limit <= 0 {
 		limit = defaultLimit
 	}
 	pattern := rt.Path
-	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern, Secret: rt.Secret})}
+	hs := []fiber.Handler{httpx.Tag(&httpx.RouteInfo{Module: rt.Module, Pattern: pattern, Secret: rt.Secret}), forbidden}
 	if rt.Timeout > 0 {
 		hs = append(hs, ownDeadline(rt.Timeout))
 	}

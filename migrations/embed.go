@@ -1,4 +1,5 @@
-// Package migrations holds the platform's own schema (the event outbox), run
+// Package migrations holds the platform's own schema (the event outbox, the
+// append-only audit log), run
 // by the same runner as the modules' under the module name "platform".
 package migrations
 

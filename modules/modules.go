@@ -4,6 +4,7 @@ package modules
 
 import (
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/admin"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/marketplace"
 	"github.com/veza/veza/modules/playlists"
@@ -20,5 +21,6 @@ func Builtin() []app.Module {
 		playlists.Module(),
 		webhooks.Module(),
 		marketplace.Module(),
+		admin.Module(),
 	}
 }

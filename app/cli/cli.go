@@ -100,6 +100,8 @@ func (c *cmd) dispatch(ctx context.Context, name string, args []string) error {
 		return c.openapi(ctx, args)
 	case "config":
 		return c.config(ctx, args)
+	case "audit":
+		return c.audit(ctx, args)
 	case "version", "--version", "-version", "-v":
 		return c.version(args)
 	case "help", "-h", "-help", "--help":
@@ -137,6 +139,8 @@ Commands:
   routes [--json]                the HTTP routes of the enabled modules
   openapi [--out FILE]           the OpenAPI document of the enabled modules (what /openapi.json serves)
   config check [--offline]       validate configuration, modules.yaml and dependencies
+  audit purge --before DATE [--dry-run]
+                                 remove audit entries older than DATE (the only way they leave), recorded
   version                        print the version (also --version, -v)
   help [command]                 this list, or the usage of a command
 `)

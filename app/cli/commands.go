@@ -104,7 +104,7 @@ func first(args []string) string {
 }
 
 func available(cmds []app.Command) string {
-	names := []string{"serve", "worker", "migrate", "modules", "routes", "openapi", "config", "version"}
+	names := []string{"serve", "worker", "migrate", "modules", "routes", "openapi", "config", "audit", "version"}
 	for _, c := range cmds {
 		names = append(names, c.Name)
 	}

@@ -37,6 +37,9 @@ var builtins = map[string]helpText{
 	"config":         {"config <subcommand> [flags]", "Check this deployment's set-up before starting it."},
 	"config check":   {"config check [flags]", "Validate what start-up would (configuration, modules.yaml, module settings and contributions) and, unless --offline, that PostgreSQL and Redis answer and no schema is dirty."},
 	"version":        {"version", "Print the version of this binary."},
+	"audit":          {"audit <subcommand> [flags]", "Manage the audit log, which the database keeps append-only."},
+	"audit purge": {"audit purge --before DATE [flags]",
+		"Remove the audit entries older than DATE, the only way entries leave the audit log, and record the purge as an entry of its own (platform.audit_purged)."},
 }
 
 // groups are the built-in commands made of subcommands, in usage order.
@@ -44,6 +47,7 @@ var groups = map[string][]string{
 	"migrate": {"up", "down", "status", "plan", "force"},
 	"modules": {"list", "graph"},
 	"config":  {"check"},
+	"audit":   {"purge"},
 }
 
 // isHelpArg reports whether a is one of the spellings of help the flag

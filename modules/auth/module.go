@@ -9,6 +9,7 @@ import (
 	"embed"
 
 	"github.com/veza/veza/app"
+	"github.com/veza/veza/modules/auth/authapi"
 	"github.com/veza/veza/modules/auth/password"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/config"
@@ -35,14 +36,17 @@ func Module() app.Module {
 			newMailer,
 			newService,
 			newAuthenticator,
+			newAccounts,
 		},
 		// What other modules may use of auth: who the caller is, whether
-		// an account exists, and public profiles in batches. Its events are
+		// an account exists, public profiles in batches, and the
+		// administration of accounts (the admin module). Its events are
 		// named in package authapi.
 		Exports: []any{
 			func(a *Authenticator) authn.Authenticator { return a },
 			func(s *Service) authn.Users { return s },
 			func(s *Service) authn.Profiles { return s },
+			func(a *accounts) authapi.Accounts { return a },
 		},
 		Register: register,
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"go.uber.org/zap"
 
+	"github.com/veza/veza/modules/auth/authapi"
 	"github.com/veza/veza/modules/auth/password"
 	"github.com/veza/veza/platform/audit"
 	"github.com/veza/veza/platform/authn"
@@ -308,57 +309,9 @@ type Tokens struct {
 
 // Login checks credentials and opens a session.
 func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.Origin) (*Tokens, error) {
-	email = normalizeEmail(email)
-	var v httpx.Checker
-	v.Check(email != "", "email", "is required")
-	v.Check(pw != "", "password", "is required")
-	v.Check(len(pw) <= 1024, "password", "is too long")
-	if err := v.Err(); err != nil {
+	u, email, err := s.checkCredentials(ctx, email, pw, o)
+	if err != nil {
 		return nil, err
-	}
-	verdict := s.guard.check(ctx, o.IP, email)
-	if verdict.refusedFor > 0 {
-		_ = audit.Write(ctx, s.db, audit.Entry{Action: "auth.login_blocked", Module: "auth", Success: false,
-			Meta: map[string]any{"email": email}}.With(o))
-		return nil, httpx.TooManyRequests("too_many_attempts", "too many failed logins from this address; try again later", verdict.refusedFor)
-	}
-	if err := wait(ctx, verdict.delay); err != nil {
-		return nil, fmt.Errorf("login: slowed down: %w", err)
-	}
-	u, err := s.store.userByEmail(ctx, email)
-	if err != nil && !errors.Is(err, errNotFound) {
-		return nil, err
-	}
-	ok, rehash := false, false
-	if u == nil {
-		s.hasher.VerifyDummy(ctx, pw) // the same cost as a real check: timing says nothing
-	} else if ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash); err != nil {
-		return nil, hashErr(err)
-	}
-	if !ok {
-		s.guard.fail(ctx, o.IP, email)
-		var actor *uuid.UUID
-		if u != nil {
-			actor = &u.ID
-		}
-		if err := audit.Write(ctx, s.db, audit.Entry{ActorID: actor, Action: "auth.login_failed", Module: "auth", Success: false,
-			TargetType: "user", TargetID: idOf(u), Meta: map[string]any{"email": email}}.With(o)); err != nil {
-			return nil, err
-		}
-		return nil, errInvalidCredentials
-	}
-	if u.BannedAt != nil {
-		return nil, errBanned
-	}
-	if s.settings.RequireVerifiedEmail && u.EmailVerifiedAt == nil {
-		return nil, errNotVerified
-	}
-	if rehash {
-		if h, err := s.hasher.Hash(ctx, pw); err == nil {
-			if err := s.store.rehash(ctx, u.ID, u.PasswordHash, h); err != nil {
-				s.log.Warn("password rehash", zap.Error(err))
-			}
-		}
 	}
 	refresh, hash := newOpaqueToken("vzr_")
 	ses := &Session{ID: uuid.Must(uuid.NewV7()), UserID: u.ID, Device: deviceName(device, o.UserAgent),
@@ -370,7 +323,7 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 		if err := s.store.createSession(ctx, tx, ses, hash); err != nil {
 			return err
 		}
-		return audit.Write(ctx, tx, audit.Entry{ActorID: &u.ID, Action: "auth.login", Module: "auth", Success: true,
+		return audit.Write(ctx, tx, audit.Entry{ActorID: &u.ID, Action: authapi.AuditLogin, Module: "auth", Success: true,
 			TargetType: "session", TargetID: ses.ID.String()}.With(o))
 	})
 	if err != nil {
@@ -378,6 +331,72 @@ func (s *Service) Login(ctx context.Context, email, pw, device string, o audit.O
 	}
 	s.guard.succeed(ctx, o.IP, email)
 	return s.tokensFor(u, ses.ID, refresh)
+}
+
+// checkCredentials is a login up to the session: the address's throttling
+// and delay, the password, the ban and the verification, with failures
+// counted and audited. It returns the account and the normalised email;
+// the caller reports a success to the guard once it has done its part.
+func (s *Service) checkCredentials(ctx context.Context, email, pw string, o audit.Origin) (*User, string, error) {
+	email = normalizeEmail(email)
+	var v httpx.Checker
+	v.Check(email != "", "email", "is required")
+	v.Check(pw != "", "password", "is required")
+	v.Check(len(pw) <= 1024, "password", "is too long")
+	if err := v.Err(); err != nil {
+		return nil, email, err
+	}
+	verdict := s.guard.check(ctx, o.IP, email)
+	if verdict.refusedFor > 0 {
+		_ = audit.Write(ctx, s.db, audit.Entry{Action: authapi.AuditLoginBlocked, Module: "auth", Success: false,
+			Meta: map[string]any{"email": email}}.With(o))
+		return nil, email, httpx.TooManyRequests("too_many_attempts", "too many failed logins from this address; try again later", verdict.refusedFor)
+	}
+	if err := wait(ctx, verdict.delay); err != nil {
+		return nil, email, fmt.Errorf("login: slowed down: %w", err)
+	}
+	u, err := s.store.userByEmail(ctx, email)
+	if err != nil && !errors.Is(err, errNotFound) {
+		return nil, email, err
+	}
+	ok, rehash := false, false
+	if u == nil {
+		s.hasher.VerifyDummy(ctx, pw) // the same cost as a real check: timing says nothing
+	} else if ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash); err != nil {
+		return nil, email, hashErr(err)
+	}
+	if !ok {
+		return nil, email, s.loginFailed(ctx, u, email, o)
+	}
+	if u.BannedAt != nil {
+		return nil, email, errBanned
+	}
+	if s.settings.RequireVerifiedEmail && u.EmailVerifiedAt == nil {
+		return nil, email, errNotVerified
+	}
+	if rehash {
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			if err := s.store.rehash(ctx, u.ID, u.PasswordHash, h); err != nil {
+				s.log.Warn("password rehash", zap.Error(err))
+			}
+		}
+	}
+	return u, email, nil
+}
+
+// loginFailed counts and audits a wrong password (u nil: no such account)
+// and returns the answer.
+func (s *Service) loginFailed(ctx context.Context, u *User, email string, o audit.Origin) error {
+	s.guard.fail(ctx, o.IP, email)
+	var actor *uuid.UUID
+	if u != nil {
+		actor = &u.ID
+	}
+	if err := audit.Write(ctx, s.db, audit.Entry{ActorID: actor, Action: authapi.AuditLoginFailed, Module: "auth", Success: false,
+		TargetType: "user", TargetID: idOf(u), Meta: map[string]any{"email": email}}.With(o)); err != nil {
+		return err
+	}
+	return errInvalidCredentials
 }
 
 func idOf(u *User) string {

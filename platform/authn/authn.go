@@ -69,10 +69,11 @@ func Require(a Authenticator, roles ...string) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		// Known before the role check: a refusal is recorded with its caller.
+		c.Locals(localPrincipal, p)
 		if len(roles) > 0 && !p.IsAdmin() && !slices.Contains(roles, p.Role) {
 			return httpx.Forbidden("forbidden", "this needs one of the roles: "+strings.Join(roles, ", "))
 		}
-		c.Locals(localPrincipal, p)
 		return c.Next()
 	}
 }

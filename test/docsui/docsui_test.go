@@ -2,7 +2,9 @@
 // as a reader would: the reference of every built-in module renders under the
 // page's Content-Security-Policy, an operation expands, a request is tried,
 // and a bearer token given to Authorize reaches the API. A screenshot is kept
-// in test/artifacts/docs.png.
+// in test/artifacts/docs.png. The job dashboard (/admin/jobs) is opened the
+// same way, by an admin and by a user (dashboard_test.go), its screenshot
+// kept in test/artifacts/admin-jobs.png.
 //
 // Chromium is Debian's package (make test installs it as root). The browser
 // is driven with chromedp, from Go: the test starts the server in-process

@@ -66,7 +66,7 @@ func TestMigrateCommands(t *testing.T) {
 	p.env["MIGRATE_ON_START"] = "false"
 
 	r := p.run("migrate", "plan")
-	wantPlan := []string{"platform 1_outbox", "platform 2_audit_log", "notes 1_notes", "notes 2_index", "feed 1_deliveries"}
+	wantPlan := []string{"platform 1_outbox", "platform 2_audit_log", "platform 3_audit_append_only", "notes 1_notes", "notes 2_index", "feed 1_deliveries"}
 	got := lines(r.stdout)
 	if r.code != 0 || len(got) != len(wantPlan)+1 {
 		t.Fatalf("plan: code %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -162,7 +162,7 @@ func TestConcurrentMigrateUp(t *testing.T) {
 		}
 	}
 	st := migrationStatus(t, p)
-	if st["notes"].Version != 2 || st["feed"].Version != 1 || st["platform"].Version != 2 {
+	if st["notes"].Version != 2 || st["feed"].Version != 1 || st["platform"].Version != 3 {
 		t.Fatalf("after concurrent ups: %+v", st)
 	}
 }

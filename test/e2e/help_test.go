@@ -44,6 +44,8 @@ var builtinHelp = []struct {
 	{[]string{"config"}, "Usage: veza config <subcommand> [flags]", []string{"check "}},
 	{[]string{"config", "check"}, "Usage: veza config check [flags]", []string{"--offline"}},
 	{[]string{"version"}, "Usage: veza version", nil},
+	{[]string{"audit"}, "Usage: veza audit <subcommand> [flags]", []string{"purge "}},
+	{[]string{"audit", "purge"}, "Usage: veza audit purge --before DATE [flags]", []string{"--before DATE", "--dry-run"}},
 }
 
 func TestBuiltinHelp(t *testing.T) {
@@ -97,7 +99,7 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: veza <command>") {
 			t.Errorf("%s: code %d\nstdout %s\nstderr %s", h, r.code, r.stdout, r.stderr)
 		}
-		for _, cmd := range []string{"serve", "worker", "migrate", "modules list", "routes", "openapi", "config check", "version"} {
+		for _, cmd := range []string{"serve", "worker", "migrate", "modules list", "routes", "openapi", "config check", "audit purge", "version"} {
 			if !strings.Contains(r.stdout, "\n  "+cmd) {
 				t.Errorf("%s: does not list %s:\n%s", h, cmd, r.stdout)
 			}
