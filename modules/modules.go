@@ -6,6 +6,7 @@ import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/playlists"
+	"github.com/veza/veza/modules/social"
 	"github.com/veza/veza/modules/tracks"
 	"github.com/veza/veza/modules/webhooks"
 )
@@ -17,6 +18,7 @@ func Builtin() []app.Module {
 		auth.Module(),
 		tracks.Module(),
 		playlists.Module(),
+		social.Module(),
 		webhooks.Module(),
 	}
 }
