@@ -96,7 +96,7 @@ func TestTrackEventVersions(t *testing.T) {
 	}
 	e.WaitOutbox(t, 10*time.Second)
 	var rows []struct {
-		Type    string          `db:"type"`
+		Type    string `db:"type"`
 		Payload string `db:"payload"`
 	}
 	if err := e.Runtime.DB().Select(&rows, `SELECT type, payload::text AS payload FROM outbox WHERE payload->>'track_id' = $1 ORDER BY created_at, id`, tr.ID); err != nil {
