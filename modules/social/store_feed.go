@@ -88,30 +88,60 @@ func (s *store) liveFeedTracks(ctx context.Context, after uuid.UUID, limit int) 
 	return out, nil
 }
 
-// The feed's queries. For each user the reader follows, the index range
-// scan of social_feed_tracks_owner_idx yields that user's newest public
-// tracks (at most a page's worth), and the outer query keeps the newest of
-// all of them: the cost grows with the number of users followed times the
-// page size, never with the size of the table or the age of the tracks.
-// The page size is the inner LIMIT too, so the merge can never miss a
-// track: no followed user contributes more than a page.
+// The feed's queries, a merge over the users the reader followed, in two
+// steps that each read only social_feed_tracks_owner_idx (index-only):
+//
+//  1. heads: for each followed user, the created_at of their newest public
+//     track (after the cursor): one index descent each;
+//  2. bound: the n-th newest of those heads, n being the rows asked for.
+//     The n newest heads are n distinct tracks at least as new as bound, so
+//     no track older than bound can be among the n newest of the feed:
+//     only the users whose head is at least bound can contribute, and
+//     only their tracks at least as new as bound, at most n each.
+//
+// The cost is one index descent per followed user, plus the few rows
+// newer than bound; it never grows with the size of the table or the age
+// of the tracks. Fewer than n heads leave no bound (-infinity).
 const (
-	feedFirstQuery = `SELECT x.track_id, x.created_at FROM social_follows f
+	feedFirstQuery = `WITH heads AS MATERIALIZED (
+			SELECT f.followed_id, h.created_at FROM social_follows f
+			CROSS JOIN LATERAL (
+				SELECT t.created_at FROM social_feed_tracks t
+				WHERE t.owner_id = f.followed_id AND t.visibility = 'public' AND NOT t.deleted
+				ORDER BY t.created_at DESC, t.track_id DESC LIMIT 1
+			) h
+			WHERE f.follower_id = $1
+		), bound AS (
+			SELECT coalesce((SELECT created_at FROM heads ORDER BY created_at DESC OFFSET $2 - 1 LIMIT 1), '-infinity') AS at
+		)
+		SELECT x.track_id, x.created_at FROM heads hd CROSS JOIN bound b
 		CROSS JOIN LATERAL (
 			SELECT t.track_id, t.created_at FROM social_feed_tracks t
-			WHERE t.owner_id = f.followed_id AND t.visibility = 'public' AND NOT t.deleted
+			WHERE t.owner_id = hd.followed_id AND t.visibility = 'public' AND NOT t.deleted AND t.created_at >= b.at
 			ORDER BY t.created_at DESC, t.track_id DESC LIMIT $2
 		) x
-		WHERE f.follower_id = $1
+		WHERE hd.created_at >= b.at
 		ORDER BY x.created_at DESC, x.track_id DESC LIMIT $2`
-	feedAfterQuery = `SELECT x.track_id, x.created_at FROM social_follows f
+	feedAfterQuery = `WITH heads AS MATERIALIZED (
+			SELECT f.followed_id, h.created_at FROM social_follows f
+			CROSS JOIN LATERAL (
+				SELECT t.created_at FROM social_feed_tracks t
+				WHERE t.owner_id = f.followed_id AND t.visibility = 'public' AND NOT t.deleted
+					AND (t.created_at, t.track_id) < ($2, $3)
+				ORDER BY t.created_at DESC, t.track_id DESC LIMIT 1
+			) h
+			WHERE f.follower_id = $1
+		), bound AS (
+			SELECT coalesce((SELECT created_at FROM heads ORDER BY created_at DESC OFFSET $4 - 1 LIMIT 1), '-infinity') AS at
+		)
+		SELECT x.track_id, x.created_at FROM heads hd CROSS JOIN bound b
 		CROSS JOIN LATERAL (
 			SELECT t.track_id, t.created_at FROM social_feed_tracks t
-			WHERE t.owner_id = f.followed_id AND t.visibility = 'public' AND NOT t.deleted
-				AND (t.created_at, t.track_id) < ($2, $3)
+			WHERE t.owner_id = hd.followed_id AND t.visibility = 'public' AND NOT t.deleted
+				AND (t.created_at, t.track_id) < ($2, $3) AND t.created_at >= b.at
 			ORDER BY t.created_at DESC, t.track_id DESC LIMIT $4
 		) x
-		WHERE f.follower_id = $1
+		WHERE hd.created_at >= b.at
 		ORDER BY x.created_at DESC, x.track_id DESC LIMIT $4`
 )
 
