@@ -29,9 +29,6 @@ func checkBody(raw string) (string, error) {
 	if n := utf8.RuneCountInString(body); n == 0 || n > MaxCommentLength {
 		return "", httpx.Invalid(httpx.FieldError{Field: "body", Message: fmt.Sprintf("must be 1 to %d characters", MaxCommentLength)})
 	}
-	if !utf8.ValidString(body) {
-		return "", httpx.Invalid(httpx.FieldError{Field: "body", Message: "must be valid UTF-8"})
-	}
 	return body, nil
 }
 

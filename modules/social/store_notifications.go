@@ -23,21 +23,27 @@ type notification struct {
 	CreatedAt time.Time  `db:"created_at"`
 }
 
-// The notifications are made only while what they tell of still holds when
-// their event is handled: a like taken back, a comment deleted or a follow
-// ended before then notifies nobody. The statement checks it with the
-// insert.
-var stillHolds = map[string]string{
-	"track.liked":     `EXISTS (SELECT 1 FROM social_likes WHERE track_id = $5 AND user_id = $4)`,
-	"comment.created": `EXISTS (SELECT 1 FROM social_comments WHERE id = $6)`,
-	"user.followed":   `EXISTS (SELECT 1 FROM social_follows WHERE follower_id = $4 AND followed_id = $2)`,
+// stillHolds is the condition, on the insert's parameters, under which a
+// notification of typ is made: only while what it tells of still holds
+// when its event is handled, so that a like taken back, a comment deleted
+// or a follow ended before then notifies nobody.
+func stillHolds(typ string) (string, bool) {
+	switch typ {
+	case "track.liked":
+		return `EXISTS (SELECT 1 FROM social_likes WHERE track_id = $5 AND user_id = $4)`, true
+	case "comment.created":
+		return `EXISTS (SELECT 1 FROM social_comments WHERE id = $6)`, true
+	case "user.followed":
+		return `EXISTS (SELECT 1 FROM social_follows WHERE follower_id = $4 AND followed_id = $2)`, true
+	}
+	return "", false
 }
 
 // insertNotification stores n unless it is there already (the same event
 // delivered again), or told already (a like or follow taken back and made
 // again), or no longer true.
 func (s *store) insertNotification(ctx context.Context, n *notification) error {
-	cond, ok := stillHolds[n.Type]
+	cond, ok := stillHolds(n.Type)
 	if !ok {
 		return fmt.Errorf("notification of unknown type %q", n.Type)
 	}

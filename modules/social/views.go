@@ -78,6 +78,6 @@ type (
 	}
 	// ReadInput is the body of POST /notifications/read.
 	ReadInput struct {
-		IDs []string `json:"ids" doc:"the notifications to mark read; absent or null: all of the caller's"`
+		IDs []string `json:"ids" doc:"the notifications to mark read (others' ids are ignored); absent or null: all of the caller's; empty: none"`
 	}
 )
