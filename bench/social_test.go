@@ -75,6 +75,17 @@ const (
 		ORDER BY x.created_at DESC, x.track_id DESC LIMIT $4`
 )
 
+// feedPlain is the plain merge the first version of the feed ran: each
+// followed user's newest page, then the newest page of all of them.
+const feedPlain = `SELECT x.track_id, x.created_at FROM social_follows f
+	CROSS JOIN LATERAL (
+		SELECT t.track_id, t.created_at FROM social_feed_tracks t
+		WHERE t.owner_id = f.followed_id AND t.visibility = 'public' AND NOT t.deleted
+		ORDER BY t.created_at DESC, t.track_id DESC LIMIT $2
+	) x
+	WHERE f.follower_id = $1
+	ORDER BY x.created_at DESC, x.track_id DESC LIMIT $2`
+
 // feedShape is how the tracks are spread: over owners accounts, of which
 // the reader follows feedFollowed.
 type feedShape struct {
@@ -196,7 +207,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // with owners) on one keep-alive connection, next to the feed query alone
 // run as a prepared statement on the same pool, alternated request by
 // query: p50 and p99 of each, for the first page and for a page 50 pages
-// deep. Two shapes: "dense", the followed accounts own every track (100
+// deep, and for the first page the p50 of the plain merge the module
+// replaced (plain_merge). Two shapes: "dense", the followed accounts own every track (100
 // each), and "sparse", 10,000 accounts own them and the reader follows
 // one in ten (10 tracks each). backfill_s is how long social's
 // reconciliation took to walk the 100,000 tracks into its feed index.
@@ -238,20 +250,29 @@ func benchFeed(b *testing.B, shape feedShape) {
 	defer first.Close()
 	defer after.Close()
 	deepKey := decodeCursor(b, deep)
+	plain, err := pool.PreparexContext(ctx, feedPlain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close()
 	pages := []struct {
 		name  string
 		path  string
 		query func() error
+		// plain, when set, is the plain merge for the same page, timed
+		// too for comparison (docs/adr/0013-social-counts-and-feed.md).
+		plain func() error
 	}{
-		{"first", "/api/v1/feed?limit=20", func() error { return runFeed(ctx, first, reader, 21) }},
+		{"first", "/api/v1/feed?limit=20", func() error { return runFeed(ctx, first, reader, 21) },
+			func() error { return runFeed(ctx, plain, reader, 21) }},
 		{"deep", "/api/v1/feed?limit=20&cursor=" + url.QueryEscape(deep), func() error {
 			return runFeed(ctx, after, reader, deepKey.At, deepKey.ID, 21)
-		}},
+		}, nil},
 	}
 	for _, p := range pages {
 		client.path = p.path
 		do, release := client.worker()
-		var web, bare latencies
+		var web, bare, merge latencies
 		for i := range n + n/10 {
 			t0 := time.Now()
 			if err := do(); err != nil {
@@ -261,8 +282,14 @@ func benchFeed(b *testing.B, shape feedShape) {
 			if err := p.query(); err != nil {
 				b.Fatal(err)
 			}
+			t2 := time.Now()
+			if p.plain != nil {
+				if err := p.plain(); err != nil {
+					b.Fatal(err)
+				}
+			}
 			if i >= n/10 { // the first tenth warms up
-				web, bare = append(web, t1.Sub(t0)), append(bare, time.Since(t1))
+				web, bare, merge = append(web, t1.Sub(t0)), append(bare, t2.Sub(t1)), append(merge, time.Since(t2))
 			}
 		}
 		release()
@@ -270,6 +297,9 @@ func benchFeed(b *testing.B, shape feedShape) {
 		b.ReportMetric(ms(web.quantile(0.99)), p.name+"_http_p99_ms")
 		b.ReportMetric(ms(bare.quantile(0.5)), p.name+"_sql_p50_ms")
 		b.ReportMetric(ms(bare.quantile(0.99)), p.name+"_sql_p99_ms")
+		if p.plain != nil {
+			b.ReportMetric(ms(merge.quantile(0.5)), p.name+"_plain_merge_p50_ms")
+		}
 	}
 	b.ReportMetric(0, "ns/op")
 }
