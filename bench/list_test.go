@@ -69,8 +69,8 @@ type listRow struct {
 	StorageKey       string         `db:"storage_key" json:"-"`
 	ScanStatus       string         `db:"scan_status" json:"scan_status"`
 	Plays            int64          `db:"plays" json:"plays"`
-	Likes            int64          `db:"likes" json:"-"`
-	Comments         int64          `db:"comments" json:"-"`
+	Likes            int64          `db:"likes" json:"like_count"`
+	Comments         int64          `db:"comments" json:"comment_count"`
 	Downloads        int64          `db:"downloads" json:"-"`
 	StreamURL        string         `db:"-" json:"stream_url"`
 	CreatedAt        time.Time      `db:"created_at" json:"created_at"`
@@ -179,6 +179,8 @@ type gormTrack struct {
 	BitrateKbps *int           `json:"bitrate_kbps"`
 	ScanStatus  string         `json:"scan_status"`
 	Plays       int64          `json:"plays"`
+	Likes       int64          `json:"like_count"`
+	Comments    int64          `json:"comment_count"`
 	StreamURL   string         `gorm:"-" json:"stream_url"`
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`

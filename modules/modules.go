@@ -8,6 +8,7 @@ import (
 	"github.com/veza/veza/modules/auth"
 	"github.com/veza/veza/modules/marketplace"
 	"github.com/veza/veza/modules/playlists"
+	"github.com/veza/veza/modules/social"
 	"github.com/veza/veza/modules/tracks"
 	"github.com/veza/veza/modules/webhooks"
 )
@@ -19,6 +20,7 @@ func Builtin() []app.Module {
 		auth.Module(),
 		tracks.Module(),
 		playlists.Module(),
+		social.Module(),
 		webhooks.Module(),
 		marketplace.Module(),
 		admin.Module(),

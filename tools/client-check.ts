@@ -16,6 +16,11 @@ type TracksPage = paths["/api/v1/tracks"]["get"]["responses"][200]["content"]["a
 type LoginRequest = paths["/api/v1/auth/login"]["post"]["requestBody"]["content"]["application/json"];
 type LoginAnswer = paths["/api/v1/auth/login"]["post"]["responses"][200]["content"]["application/json"];
 
+type FeedPage = paths["/api/v1/feed"]["get"]["responses"][200]["content"]["application/json"];
+type CommentRequest = paths["/api/v1/tracks/{id}/comments"]["post"]["requestBody"]["content"]["application/json"];
+type CommentAnswer = paths["/api/v1/tracks/{id}/comments"]["post"]["responses"][201]["content"]["application/json"];
+type ChatAnswer = paths["/api/v1/chat/token"]["post"]["responses"][200]["content"]["application/json"];
+
 type WebhookRequest = paths["/api/v1/webhooks"]["post"]["requestBody"]["content"]["application/json"];
 type WebhookAnswer = paths["/api/v1/webhooks"]["post"]["responses"][201]["content"]["application/json"];
 
@@ -50,4 +55,30 @@ export async function createWebhook(base: string, token: string, url: string): P
   const res = await call<WebhookAnswer>(base, "POST", "/api/v1/webhooks", 201, token, req);
   const secret: string = res.data.secret;
   return secret;
+}
+
+// The newest track of the caller's feed: its owner and how many liked it.
+export async function feedHead(base: string, token: string): Promise<string> {
+  const page = await call<FeedPage>(base, "GET", "/api/v1/feed", 200, token);
+  const item = page.data.items[0];
+  const owner: string = item.owner.username;
+  const likes: number = item.like_count;
+  return `${owner} (${likes})`;
+}
+
+// A timed comment's id and author.
+export async function comment(base: string, token: string, trackId: string, body: string, atMS?: number): Promise<string> {
+  const req: CommentRequest = atMS === undefined ? { body } : { body, at_ms: atMS };
+  const res = await call<CommentAnswer>(base, "POST", `/api/v1/tracks/${trackId}/comments`, 201, token, req);
+  const id: string = res.data.id;
+  const author: string = res.data.user.username;
+  return `${id} by ${author}`;
+}
+
+// Where to open the chat socket, and with what.
+export async function chatURL(base: string, token: string): Promise<string> {
+  const res = await call<ChatAnswer>(base, "POST", "/api/v1/chat/token", 200, token);
+  const ws: string = res.data.ws_url;
+  const expiresIn: number = res.data.expires_in;
+  return `${ws}?token=${res.data.token}&ttl=${expiresIn}`;
 }

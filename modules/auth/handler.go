@@ -82,9 +82,9 @@ func (h *handler) routes(r *app.Registrar) {
 		app.Response(200, "sessions", []SessionView{}))
 	r.Delete("/auth/sessions/:id", h.endSession, app.Authenticated(), app.Summary("end one of the caller's sessions"),
 		app.Response(204, "done", nil))
-	r.Get("/users/:id", h.profile, app.Summary("a public profile"), app.Response(200, "the profile", PublicUser{}))
-	r.Get("/users/by-username/:username", h.profileByUsername, app.Summary("a public profile by username"),
-		app.Response(200, "the profile", PublicUser{}))
+	r.Get("/users/:id", h.profile, app.Summary("a public profile, with its follow counts"), app.Response(200, "the profile", ProfileView{}))
+	r.Get("/users/by-username/:username", h.profileByUsername, app.Summary("a public profile by username, with its follow counts"),
+		app.Response(200, "the profile", ProfileView{}))
 	r.Put("/users/:id", h.updateProfile, app.Authenticated(), app.Summary("update a profile (owner or admin)"),
 		app.Description("Text fields refuse control, bidirectional and invisible characters; avatar_url must be an https URL on a public host, links http(s) URLs on public hosts."),
 		app.RequestBody(ProfileInput{}), app.Response(200, "the profile", PrivateUser{}))
@@ -239,7 +239,15 @@ func (h *handler) profile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, publicView(u))
+	return h.profileAnswer(c, u)
+}
+
+func (h *handler) profileAnswer(c *fiber.Ctx, u *User) error {
+	v, err := h.svc.profileView(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
+	return httpx.OK(c, v)
 }
 
 func (h *handler) profileByUsername(c *fiber.Ctx) error {
@@ -247,7 +255,7 @@ func (h *handler) profileByUsername(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, publicView(u))
+	return h.profileAnswer(c, u)
 }
 
 func (h *handler) updateProfile(c *fiber.Ctx) error {

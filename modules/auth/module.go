@@ -11,6 +11,7 @@ import (
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth/authapi"
 	"github.com/veza/veza/modules/auth/password"
+	"github.com/veza/veza/modules/social/socialapi"
 	"github.com/veza/veza/platform/authn"
 	"github.com/veza/veza/platform/config"
 )
@@ -60,13 +61,18 @@ func newTokens(cfg *config.Config, s *Settings) *tokenIssuer {
 	return newTokenIssuer(cfg.JWTSecret, s.Issuer, s.Audience, s.AccessTTL)
 }
 
-// register contributes the module's routes, job and commands, and the
+// register contributes the module's routes, job and commands, the
 // listener that applies other processes' token revocations to this
-// process's cache (API processes only: workers authenticate nobody).
+// process's cache (API processes only: workers authenticate nobody), and
+// the subscriptions that keep profiles' follow counts.
 func register(r *app.Registrar, svc *Service, a *Authenticator, m *mailer) {
 	(&handler{svc: svc}).routes(r)
 	r.Job(SendEmailJob, m.handle)
 	r.Command("user create", "create an account: --email E --username U --password P [--role R] [--verified]", userCreate(svc))
 	r.Command("user set-role", "change an account's role: --email E --role R", userSetRole(svc))
 	r.Background("token-invalidation", a.listen, app.OnlyIn(app.RoleAPI))
+	// Profiles' follow counts, from the social module's events.
+	r.Subscribe(socialapi.EventUserFollowed, svc.onFollowEvent)
+	r.Subscribe(socialapi.EventUserUnfollowed, svc.onFollowEvent)
+	r.Subscribe(socialapi.EventUserCountsReconciled, svc.onUserCountsReconciled)
 }

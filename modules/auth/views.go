@@ -19,6 +19,15 @@ type PublicUser struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// ProfileView is a public profile as GET /users/:id shows it: with the
+// counts of the social module's follows, which settle within seconds of a
+// follow (0 without the social module).
+type ProfileView struct {
+	PublicUser
+	FollowersCount int64 `json:"followers_count"`
+	FollowingCount int64 `json:"following_count"`
+}
+
 // PrivateUser is what the account's owner sees.
 type PrivateUser struct {
 	PublicUser

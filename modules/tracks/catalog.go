@@ -2,6 +2,7 @@ package tracks
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -13,6 +14,9 @@ import (
 type catalog struct{ svc *Service }
 
 func newCatalog(svc *Service) tracksapi.Catalog { return catalog{svc: svc} }
+
+// newIndex exports the walk over every track (tracksapi.Index).
+func newIndex(svc *Service) tracksapi.Index { return catalog{svc: svc} }
 
 func (c catalog) Visible(ctx context.Context, viewer *authn.Principal, ids []uuid.UUID) (map[uuid.UUID]tracksapi.Track, error) {
 	return c.tracks(ctx, ids, func(t *Track) bool { return canSee(viewer, t) })
@@ -47,4 +51,11 @@ func (c catalog) Existing(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]b
 		out[id] = true
 	}
 	return out, nil
+}
+
+func (c catalog) TrackRefs(ctx context.Context, after uuid.UUID, limit int) ([]tracksapi.TrackRef, error) {
+	if limit < 1 || limit > tracksapi.MaxBatch {
+		return nil, fmt.Errorf("tracks index: limit %d out of 1 to %d", limit, tracksapi.MaxBatch)
+	}
+	return c.svc.store.trackRefs(ctx, after, limit)
 }

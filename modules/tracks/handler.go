@@ -36,7 +36,7 @@ func view(t *Track) TrackView {
 	return TrackView{ID: t.ID, OwnerID: t.OwnerID, Owner: owner(t), Title: t.Title, Description: t.Description, Genre: t.Genre, Tags: tags,
 		Visibility: t.Visibility, Status: t.Status, Error: t.Error, Format: t.Format, SizeBytes: t.SizeBytes,
 		DurationMS: t.DurationMS, SampleRate: t.SampleRate, Channels: t.Channels, BitrateKbps: t.BitrateKbps,
-		ScanStatus: t.ScanStatus, Plays: t.Plays, StreamURL: app.APIPrefix + "/tracks/" + t.ID.String() + "/stream",
+		ScanStatus: t.ScanStatus, Plays: t.Plays, LikeCount: t.Likes, CommentCount: t.Comments, StreamURL: app.APIPrefix + "/tracks/" + t.ID.String() + "/stream",
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 }
 
@@ -258,7 +258,8 @@ func (h *handler) stats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return httpx.OK(c, StatsView{Plays: t.Plays, Likes: t.Likes, Comments: t.Comments, Downloads: t.Downloads})
+	return httpx.OK(c, StatsView{Plays: t.Plays, Likes: t.Likes, Comments: t.Comments, Downloads: t.Downloads,
+		LikeCount: t.Likes, CommentCount: t.Comments})
 }
 
 func (h *handler) history(c *fiber.Ctx) error {

@@ -81,11 +81,11 @@ func (s *Service) process(ctx context.Context, t *asynq.Task) error {
 
 func (s *Service) finish(ctx context.Context, tr *Track, p *processed, failure string) error {
 	return db.WithTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		changed, err := s.store.finish(ctx, tx, tr.ID, p, failure)
-		if err != nil || !changed {
+		version, err := s.store.finish(ctx, tx, tr.ID, p, failure)
+		if err != nil || version == nil {
 			return err
 		}
-		tr.Status = "ready"
+		tr.Status, tr.UpdatedAt = "ready", *version
 		if failure != "" {
 			tr.Status, tr.Error = "failed", &failure
 		}

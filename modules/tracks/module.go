@@ -10,6 +10,7 @@ import (
 
 	"github.com/veza/veza/app"
 	"github.com/veza/veza/modules/auth/authapi"
+	"github.com/veza/veza/modules/social/socialapi"
 )
 
 //go:embed migrations/*.sql
@@ -26,7 +27,7 @@ func Module() app.Module {
 		Events:      eventTypes(),
 		Provides:    []any{newStore, newOwners, newService},
 		// What other modules may use of tracks: see package tracksapi.
-		Exports:  []any{newCatalog, newFiles},
+		Exports:  []any{newCatalog, newFiles, newIndex},
 		Register: register,
 	}
 }
@@ -44,4 +45,10 @@ func register(r *app.Registrar, svc *Service, o *owners, s *Settings) {
 	r.Job(ReconcileOwnersJob, o.handleReconcile)
 	r.Schedule(reconcileEvery, ReconcileOwnersJob, nil)
 	r.Background("owners-backfill", o.backfill, app.OnlyIn(app.RoleWorker))
+	// The like and comment counts, from the social module's events.
+	for _, t := range []string{socialapi.EventTrackLiked, socialapi.EventTrackUnliked,
+		socialapi.EventCommentCreated, socialapi.EventCommentDeleted} {
+		r.Subscribe(t, svc.onTrackCounts)
+	}
+	r.Subscribe(socialapi.EventTrackCountsReconciled, svc.onCountsReconciled)
 }

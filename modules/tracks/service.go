@@ -206,7 +206,8 @@ func (s *Service) Update(ctx context.Context, p *authn.Principal, id uuid.UUID, 
 }
 
 func (s *Service) event(t *Track) TrackEvent {
-	e := TrackEvent{TrackID: t.ID, OwnerID: t.OwnerID, Title: t.Title, Visibility: t.Visibility, Status: t.Status, At: s.now().UTC()}
+	e := TrackEvent{TrackID: t.ID, OwnerID: t.OwnerID, Title: t.Title, Visibility: t.Visibility, Status: t.Status, At: s.now().UTC(),
+		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
 	if t.Error != nil {
 		e.Error = *t.Error
 	}

@@ -209,7 +209,7 @@ func prefixed(prefix string, columns []string, suffix string) string {
 // saveMeta writes the editable fields and the history entry of the edit.
 func (s *store) saveMeta(ctx context.Context, tx sqlx.ExtContext, t *Track, actor uuid.UUID, changes map[string][2]any) error {
 	err := sqlx.GetContext(ctx, tx, t, returning(`
-		UPDATE tracks SET title = $2, description = $3, genre = $4, tags = $5, visibility = $6, updated_at = now()
+		UPDATE tracks SET title = $2, description = $3, genre = $4, tags = $5, visibility = $6, updated_at = `+nextVersion+`
 		WHERE id = $1 RETURNING *`), t.ID, t.Title, t.Description, t.Genre, t.Tags, t.Visibility)
 	if err != nil {
 		return fmt.Errorf("update track %s: %w", t.ID, err)
@@ -304,32 +304,41 @@ type processed struct {
 }
 
 // finish sets a processing outcome, once: a track already ready or failed
-// is left alone (the job may run twice). It reports whether it changed.
-func (s *store) finish(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID, p *processed, failure string) (bool, error) {
-	var res sql.Result
+// is left alone (the job may run twice). It returns the track's new
+// version (updated_at), or nil when it changed nothing.
+func (s *store) finish(ctx context.Context, tx sqlx.ExtContext, id uuid.UUID, p *processed, failure string) (*time.Time, error) {
+	var at time.Time
 	var err error
 	if failure != "" {
-		res, err = tx.ExecContext(ctx, `UPDATE tracks SET status = 'failed', error = $2, updated_at = now()
-			WHERE id = $1 AND status = 'processing'`, id, failure)
+		err = sqlx.GetContext(ctx, tx, &at, `UPDATE tracks SET status = 'failed', error = $2, updated_at = `+nextVersion+`
+			WHERE id = $1 AND status = 'processing' RETURNING updated_at`, id, failure)
 	} else {
 		var peaks any
 		if p.Peaks != nil {
 			peaks = pq.Array(p.Peaks)
 		}
-		res, err = tx.ExecContext(ctx, `UPDATE tracks SET status = 'ready', error = NULL, duration_ms = $2, sample_rate = $3,
-			channels = $4, bitrate_kbps = $5, peaks = $6, updated_at = now()
-			WHERE id = $1 AND status = 'processing'`, id, p.DurationMS, p.SampleRate, p.Channels, p.BitrateKbps, peaks)
+		err = sqlx.GetContext(ctx, tx, &at, `UPDATE tracks SET status = 'ready', error = NULL, duration_ms = $2, sample_rate = $3,
+			channels = $4, bitrate_kbps = $5, peaks = $6, updated_at = `+nextVersion+`
+			WHERE id = $1 AND status = 'processing' RETURNING updated_at`, id, p.DurationMS, p.SampleRate, p.Channels, p.BitrateKbps, peaks)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("finish processing %s: %w", id, err)
+		return nil, fmt.Errorf("finish processing %s: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return &at, nil
 }
+
+// nextVersion is the updated_at of a write of a track: it is the track's
+// version in its events, so it must increase with every write. now() alone
+// is the transaction's start, which may precede that of a write that took
+// the row's lock first.
+const nextVersion = `greatest(now(), updated_at + interval '1 microsecond')`
 
 // markReady is the external stream server's word that a track is ready.
 func (s *store) markReady(ctx context.Context, id uuid.UUID) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE tracks SET status = 'ready', error = NULL, updated_at = now() WHERE id = $1`, id)
+	res, err := s.db.ExecContext(ctx, `UPDATE tracks SET status = 'ready', error = NULL, updated_at = `+nextVersion+` WHERE id = $1`, id)
 	if err != nil {
 		return false, fmt.Errorf("mark %s ready: %w", id, err)
 	}

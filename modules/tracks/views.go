@@ -24,9 +24,12 @@ type (
 	// StatsView is GET /tracks/:id/stats.
 	StatsView struct {
 		Plays     int64 `json:"plays"`
-		Likes     int64 `json:"likes"`
-		Comments  int64 `json:"comments"`
+		Likes     int64 `json:"likes" doc:"the same as like_count"`
+		Comments  int64 `json:"comments" doc:"the same as comment_count"`
 		Downloads int64 `json:"downloads"`
+		// The names every track shows (tracksapi.Track).
+		LikeCount    int64 `json:"like_count"`
+		CommentCount int64 `json:"comment_count"`
 	}
 	// HistoryView is one edit of a track's metadata.
 	HistoryView struct {

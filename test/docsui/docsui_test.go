@@ -47,6 +47,7 @@ const modulesYAML = `modules:
     settings: {require_verified_email: false}
   tracks: {enabled: true}
   playlists: {enabled: true}
+  social: {enabled: true}
   webhooks: {enabled: true}
 `
 

@@ -42,6 +42,26 @@ type Catalog interface {
 // MaxBatch bounds the ids of one Catalog call.
 const MaxBatch = 5000
 
+// Index walks every track, for a module that keeps an index of tracks of
+// its own from the track events (the social module's feed) and must fill
+// what the events did not bring: tracks older than its index, an event
+// lost. The tracks module exports it.
+type Index interface {
+	// TrackRefs returns at most limit (up to MaxBatch) tracks whose id is
+	// greater than after, in id order; deleted tracks are absent.
+	TrackRefs(ctx context.Context, after uuid.UUID, limit int) ([]TrackRef, error)
+}
+
+// TrackRef is what an index of tracks needs of one.
+type TrackRef struct {
+	ID         uuid.UUID
+	OwnerID    uuid.UUID
+	Visibility string
+	CreatedAt  time.Time
+	// UpdatedAt is the track's version, as in TrackEvent.
+	UpdatedAt time.Time
+}
+
 // Track is a track as the API shows it (GET /api/v1/tracks/:id); modules
 // that show tracks show them in this shape, owner included, so that a
 // client renders a list without asking for each owner.
@@ -64,9 +84,13 @@ type Track struct {
 	BitrateKbps *int      `json:"bitrate_kbps"`
 	ScanStatus  string    `json:"scan_status"`
 	Plays       int64     `json:"plays"`
-	StreamURL   string    `json:"stream_url"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// LikeCount and CommentCount are kept from the social module's events
+	// and settle within seconds of a like or a comment (0 without social).
+	LikeCount    int64     `json:"like_count"`
+	CommentCount int64     `json:"comment_count"`
+	StreamURL    string    `json:"stream_url"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Owner is the public profile of a track's owner, as the tracks module
@@ -100,4 +124,10 @@ type TrackEvent struct {
 	Status     string    `json:"status,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	At         time.Time `json:"at"`
+	// CreatedAt is the track's creation time, by which lists order it.
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is the track's version: it increases with every change of
+	// the track, so a copy kept from these events ignores one whose
+	// UpdatedAt is not after the copy's (events may arrive out of order).
+	UpdatedAt time.Time `json:"updated_at"`
 }
