@@ -190,7 +190,7 @@ func TestModulesListGraphRoutes(t *testing.T) {
 	}
 	notes, feed := mods[byName["notes"]], mods[byName["feed"]]
 	if !notes.Enabled || notes.MigrationVersion == nil || *notes.MigrationVersion != 2 ||
-		fmt.Sprint(notes.Jobs) != "[notes:index notes:tick]" || len(notes.Routes) != 7 {
+		fmt.Sprint(notes.Jobs) != "[notes:index notes:tick]" || len(notes.Routes) != 8 {
 		t.Fatalf("notes = %+v", notes)
 	}
 	if feed.Enabled || fmt.Sprint(feed.Requires) != "[notes]" || feed.MigrationVersion == nil || *feed.MigrationVersion != 0 {
